@@ -1,0 +1,104 @@
+import { Elysia } from "elysia";
+import { DomainError } from "../domain/errors.ts";
+import { parseJsonBody, UnusableBody } from "./body.ts";
+import type { ApiDeps } from "./deps.ts";
+import { docsPlugin } from "./docs.ts";
+import { domainErrorResponse, errorResponse, validationMessages } from "./errors.ts";
+import { eventTypeRoutes } from "./routes/event-types.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+
+interface RequestMeta {
+  id: string;
+  start: number;
+}
+
+/** Turns "/v1/webhooks/:id" patterns into matchers, to tell 405 from 404. */
+function routeMatchers(app: { routes: { method: string; path: string }[] }) {
+  return app.routes.map((r) => ({
+    method: r.method,
+    re: new RegExp(`^${r.path.replace(/\/$/, "").replace(/:[^/]+/g, "[^/]+")}/?$`),
+  }));
+}
+
+export function createApp(deps: ApiDeps) {
+  const meta = new WeakMap<Request, RequestMeta>();
+  const maxBody = deps.config.server.max_body_bytes;
+  let matchers: ReturnType<typeof routeMatchers> | undefined;
+
+  const app = new Elysia({ normalize: false })
+    .onRequest(({ request, set }) => {
+      const given = request.headers.get("x-request-id");
+      const id = given && REQUEST_ID_RE.test(given) ? given : `req_${crypto.randomUUID()}`;
+      meta.set(request, { id, start: performance.now() });
+      set.headers["x-request-id"] = id;
+    })
+    // Our own parser: size limit, content type and JSON errors become an UnusableBody that the
+    // auth step throws after authentication (see api/auth.ts).
+    .onParse({ as: "global" }, ({ request }) => parseJsonBody(request, maxBody))
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      const requestId = meta.get(request)?.id;
+      const headers: Record<string, string> = requestId ? { "x-request-id": requestId } : {};
+      for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") headers[k] = v;
+      const withHeaders = (res: Response) => {
+        for (const [k, v] of Object.entries(headers)) if (!res.headers.has(k)) res.headers.set(k, v);
+        return res;
+      };
+      if (error instanceof DomainError) return withHeaders(domainErrorResponse(error));
+      if (error instanceof UnusableBody) return withHeaders(domainErrorResponse(error.error));
+      if (code === "VALIDATION") {
+        const errors = validationMessages(error.all, error.type);
+        return withHeaders(
+          errorResponse(422, { error: "validation_failed", message: "The request is not valid.", errors }),
+        );
+      }
+      if (code === "PARSE") {
+        return withHeaders(errorResponse(400, { error: "bad_request", message: "The body could not be parsed." }));
+      }
+      if (code === "NOT_FOUND") {
+        const path = new URL(request.url).pathname;
+        matchers ??= routeMatchers(app);
+        const allowed = [...new Set(matchers.filter((m) => m.re.test(path)).map((m) => m.method))];
+        if (allowed.length > 0) {
+          return withHeaders(
+            errorResponse(
+              405,
+              { error: "method_not_allowed", message: `${request.method} is not allowed here; use ${allowed.join(", ")}.` },
+              { allow: allowed.join(", ") },
+            ),
+          );
+        }
+        return withHeaders(errorResponse(404, { error: "not_found", message: `No route for ${request.method} ${path}.` }));
+      }
+      // Anything else is our bug: log it with the request id, show no stack trace.
+      deps.logger.error({ err: error, request_id: requestId, method: request.method, url: request.url }, "unhandled error");
+      return withHeaders(
+        errorResponse(500, { error: "internal", message: `Internal error; quote request id ${requestId ?? "-"}.` }),
+      );
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
+      const m = meta.get(request);
+      const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
+      deps.logger.info(
+        {
+          request_id: m?.id,
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status,
+          duration_ms: m ? Math.round((performance.now() - m.start) * 100) / 100 : undefined,
+        },
+        "request",
+      );
+    })
+    .use(docsPlugin(deps.version))
+    .use(opsRoutes(deps))
+    .use(keyRoutes(deps))
+    .use(eventTypeRoutes(deps))
+    .use(webhookRoutes(deps));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,15 @@
+import type { DomainDeps } from "../domain/deps.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
+export interface ApiDeps extends DomainDeps {
+  logger: Logger;
+  version: string;
+  limiter: RateLimiter;
+  readiness(): Promise<Readiness>;
+}

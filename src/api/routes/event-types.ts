@@ -1,0 +1,63 @@
+import { Elysia, t } from "elysia";
+import {
+  archiveEventType,
+  createEventType,
+  listEventTypes,
+  updateEventType,
+} from "../../domain/event-types.ts";
+import { authPlugin } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import {
+  CreateEventTypeBody,
+  ErrorSchema,
+  EventTypeListSchema,
+  EventTypeSchema,
+  UpdateEventTypeBody,
+} from "../schemas.ts";
+
+const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema };
+const nameParam = t.Object({ name: t.String() });
+
+export function eventTypeRoutes(deps: ApiDeps) {
+  return new Elysia({ prefix: "/v1/event-types", detail: { tags: ["Event types"] } })
+    .use(authPlugin(deps))
+    .get(
+      "", async () => ({ data: await listEventTypes(deps) }), {
+      auth: "viewer",
+      response: { 200: EventTypeListSchema, ...errors },
+      detail: { summary: "List every event type (one page: a catalog is small)" },
+    })
+    .post(
+      "",
+      async ({ principal, body, set }) => {
+        set.status = 201;
+        return createEventType(deps, principal, body);
+      },
+      {
+        auth: "admin",
+        body: CreateEventTypeBody,
+        response: { 201: EventTypeSchema, ...errors },
+        detail: { summary: "Create an event type (global admin)" },
+      },
+    )
+    .patch("/:name", ({ principal, params, body }) => updateEventType(deps, principal, params.name, body), {
+      auth: "admin",
+      params: nameParam,
+      body: UpdateEventTypeBody,
+      response: { 200: EventTypeSchema, ...errors },
+      detail: { summary: "Update an event type (global admin); archived: false un-archives" },
+    })
+    .delete(
+      "/:name",
+      async ({ principal, params, set }) => {
+        await archiveEventType(deps, principal, params.name);
+        set.status = 204;
+      },
+      {
+        auth: "admin",
+        params: nameParam,
+        response: { 204: t.Void(), ...errors },
+        detail: { summary: "Archive an event type (global admin): no new events of it" },
+      },
+    );
+}

@@ -1,0 +1,138 @@
+// Request and response shapes for validation and for the OpenAPI document (API.md is the
+// contract; these follow it). Semantic checks (URL safety, known event types…) live in domain/.
+import { t } from "elysia";
+
+const Timestamp = t.String({ format: "date-time", description: "RFC 3339 UTC" });
+const Role = t.Union([t.Literal("viewer"), t.Literal("publisher"), t.Literal("admin")]);
+
+export const ErrorSchema = t.Object(
+  {
+    error: t.String({ description: "Machine-readable code, e.g. validation_failed" }),
+    message: t.String(),
+    errors: t.Optional(t.Array(t.String(), { description: "Each starts with the field's path" })),
+  },
+  { title: "Error" },
+);
+
+export const PageQuery = {
+  limit: t.Optional(t.String({ description: "1–100, default 50" })),
+  cursor: t.Optional(t.String({ description: "next_cursor of the previous page" })),
+};
+
+export const TenantQuery = {
+  tenant: t.Optional(t.String({ description: "Global keys only: narrow to one tenant" })),
+};
+
+function page<T extends ReturnType<typeof t.Object>>(item: T, title: string) {
+  return t.Object({ data: t.Array(item), next_cursor: t.Union([t.String(), t.Null()]) }, { title });
+}
+
+// --- keys
+export const KeySchema = t.Object(
+  {
+    id: t.String(),
+    tenant_id: t.String({ description: 'A tenant id, or "*" for a global key' }),
+    role: Role,
+    name: t.String(),
+    prefix: t.String({ description: "The key's first characters, to tell keys apart" }),
+    created_at: Timestamp,
+  },
+  { title: "ApiKey" },
+);
+export const CreatedKeySchema = t.Composite([KeySchema, t.Object({ key: t.String({ description: "Shown once" }) })], {
+  title: "CreatedApiKey",
+});
+export const KeyPageSchema = page(KeySchema, "ApiKeyPage");
+export const CreateKeyBody = t.Object(
+  {
+    tenant_id: t.Optional(t.String()),
+    role: Role,
+    name: t.Optional(t.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+// --- event types
+export const EventTypeSchema = t.Object(
+  {
+    name: t.String(),
+    description: t.String(),
+    schema: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON Schema" })),
+    archived: t.Boolean(),
+    builtin: t.Boolean(),
+    created_at: Timestamp,
+  },
+  { title: "EventType" },
+);
+export const EventTypeListSchema = t.Object({ data: t.Array(EventTypeSchema) }, { title: "EventTypeList" });
+export const CreateEventTypeBody = t.Object(
+  {
+    name: t.String({ pattern: "^[a-z0-9_]+(\\.[a-z0-9_]+)+$", error: "must look like 'resource.action'" }),
+    description: t.Optional(t.String()),
+    schema: t.Optional(t.Record(t.String(), t.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export const UpdateEventTypeBody = t.Object(
+  {
+    description: t.Optional(t.String()),
+    schema: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
+    archived: t.Optional(t.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+// --- webhooks
+export const WebhookSchema = t.Object(
+  {
+    id: t.String(),
+    tenant_id: t.String(),
+    url: t.String(),
+    events: t.Array(t.String()),
+    description: t.String(),
+    enabled: t.Boolean(),
+    headers: t.Record(t.String(), t.String()),
+    failure_count: t.Integer(),
+    disabled_reason: t.Union([t.String(), t.Null()]),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { title: "Webhook" },
+);
+export const CreatedWebhookSchema = t.Composite(
+  [WebhookSchema, t.Object({ secret: t.String({ description: "Shown in this response only" }) })],
+  { title: "CreatedWebhook" },
+);
+export const WebhookPageSchema = page(WebhookSchema, "WebhookPage");
+const webhookFields = {
+  url: t.String({ description: "Absolute https URL, at most 2083 characters" }),
+  events: t.Array(t.String(), { description: "Event types, prefix patterns like member.*, or *" }),
+  description: t.Optional(t.String()),
+  headers: t.Optional(t.Record(t.String(), t.String())),
+  enabled: t.Optional(t.Boolean()),
+};
+export const CreateWebhookBody = t.Object(
+  {
+    ...webhookFields,
+    tenant_id: t.Optional(t.String()),
+    secret: t.Optional(t.String({ description: "whsec_ + base64 of 24–64 bytes; generated if omitted" })),
+  },
+  { additionalProperties: false },
+);
+export const UpdateWebhookBody = t.Object(
+  {
+    url: t.Optional(webhookFields.url),
+    events: t.Optional(webhookFields.events),
+    description: webhookFields.description,
+    headers: webhookFields.headers,
+    enabled: webhookFields.enabled,
+    secret: t.Optional(t.Unknown({ description: "Refused: use rotate-secret" })),
+  },
+  { additionalProperties: false },
+);
+export const WebhookListQuery = t.Object({
+  ...PageQuery,
+  ...TenantQuery,
+  enabled: t.Optional(t.String({ description: "true or false" })),
+  event: t.Optional(t.String({ description: "Only webhooks that would receive this event type" })),
+});

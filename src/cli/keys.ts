@@ -1,0 +1,65 @@
+import type { Config } from "../config/types.ts";
+import { createSqliteStore } from "../db/sqlite-store.ts";
+import { systemClock } from "../domain/clock.ts";
+import { DomainError } from "../domain/errors.ts";
+import { createKey, renderKey, revokeKey } from "../domain/keys.ts";
+import { openMigrated } from "../server.ts";
+
+export interface KeysArgs {
+  action: string | undefined;
+  id: string | undefined;
+  tenant: string | undefined;
+  role: string | undefined;
+  name: string | undefined;
+}
+
+/** `hookline keys …`: works beside a running server (WAL; revocations are seen on the next request). */
+export async function keysCommand(config: Config, args: KeysArgs): Promise<number> {
+  const { sqlite } = openMigrated(config);
+  const store = createSqliteStore(sqlite);
+  const deps = { store, clock: systemClock };
+  try {
+    switch (args.action) {
+      case "create": {
+        const k = await createKey(deps, "operator", { tenant_id: args.tenant, role: args.role, name: args.name ?? "" });
+        process.stderr.write(`created key ${k.id} (tenant ${k.tenant_id}, role ${k.role}); it is shown only once:\n`);
+        process.stdout.write(`${k.key}\n`);
+        return 0;
+      }
+      case "list": {
+        let before: string | undefined;
+        const rows = [];
+        for (;;) {
+          const page = await store.listKeys({ limit: 100, ...(before ? { before } : {}) });
+          rows.push(...page.slice(0, 100));
+          if (page.length <= 100) break;
+          before = page[99]?.id;
+        }
+        for (const k of rows.map(renderKey)) {
+          process.stdout.write(`${k.id}\t${k.tenant_id}\t${k.role}\t${k.prefix}…\t${k.created_at}\t${k.name}\n`);
+        }
+        return 0;
+      }
+      case "revoke": {
+        if (!args.id) {
+          process.stderr.write("usage: hookline keys revoke ID\n");
+          return 2;
+        }
+        await revokeKey(deps, "operator", args.id);
+        process.stderr.write(`revoked ${args.id}\n`);
+        return 0;
+      }
+      default:
+        process.stderr.write("usage: hookline keys create|list|revoke (see hookline --help)\n");
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof DomainError) {
+      process.stderr.write(`${err.message}\n${(err.errors ?? []).map((e) => `  ${e}\n`).join("")}`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,18 @@
+export const USAGE = `Hookline — self-hosted webhook delivery
+
+Usage:
+  hookline serve [--config FILE]              start the server (migrates the database first)
+  hookline migrate [--config FILE]            apply database migrations and exit
+  hookline keys create --tenant T --role R [--name N] [--config FILE]
+                                              create an API key and print it once
+                                              (T: a tenant id, or '*' for a global key;
+                                               R: viewer | publisher | admin)
+  hookline keys list [--config FILE]          list active API keys (never the keys themselves)
+  hookline keys revoke ID [--config FILE]     revoke an API key
+  hookline config check [--config FILE]       validate the configuration and exit
+  hookline healthcheck [--config FILE]        exit 0 if the local server answers /healthz
+  hookline --version | --help
+
+--config defaults to $HOOKLINE_CONFIG, then ./hookline.toml if present, else built-in defaults.
+Every key can be overridden with HOOKLINE_<SECTION>_<KEY>; see config.example.toml.
+`;

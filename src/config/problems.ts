@@ -1,0 +1,38 @@
+import type { EnvValue } from "./env";
+
+/** Where each setting came from, so a problem can point at the variable or the file line. */
+export interface Origins {
+  lines: ReadonlyMap<string, number>;
+  env: ReadonlyMap<string, EnvValue>;
+}
+
+// "event_types[2].name" → "event_types[2]" → "event_types"; "a.b" → "a".
+function parentOf(path: string): string | undefined {
+  const match = /^(.+?)(\[\d+\]|\.[^.[\]]+)$/.exec(path);
+  return match?.[1];
+}
+
+/** Collects every problem (not only the first) in the one-line format of API.md §10. */
+export class Problems {
+  readonly list: string[] = [];
+
+  constructor(private readonly origins: Origins) {}
+
+  add(path: string, message: string): void {
+    // A list element or a missing key has no line of its own: its nearest enclosing key or
+    // table header is where the user has to look.
+    for (let at: string | undefined = path; at !== undefined; at = parentOf(at)) {
+      const fromEnv = this.origins.env.get(at);
+      if (fromEnv !== undefined) {
+        this.list.push(`${fromEnv.name}: ${message} (sets ${path})`);
+        return;
+      }
+      const line = this.origins.lines.get(at);
+      if (line !== undefined) {
+        this.list.push(`${path}: ${message} (line ${line})`);
+        return;
+      }
+    }
+    this.list.push(`${path}: ${message}`);
+  }
+}

@@ -1,0 +1,152 @@
+// One table describes every key: validation, env conversion and the unknown-key check all read
+// it, so adding a setting is one line here plus its default. The mapped types make the compiler
+// refuse a table that drifts from the Config interface.
+import { Cron } from "croner";
+import type { Config, JwtConfig } from "./types";
+
+export type Kind =
+  | { type: "string"; check?: (value: string) => string | undefined }
+  | { type: "integer"; min: number; max?: number; hint?: string }
+  | { type: "number"; min: number; max: number }
+  | { type: "boolean" }
+  | { type: "duration"; min?: number; max?: number }
+  | { type: "durations"; maxItems: number }
+  | { type: "enum"; values: readonly string[] }
+  | { type: "strings"; check?: (value: string) => string | undefined }
+  /** A sub-table (auth.jwt) described by its own section entry. */
+  | { type: "table" };
+
+type Section = Exclude<keyof Config, "event_types">;
+type KeysOf<T> = { [K in keyof Required<T>]: Kind };
+type Spec = { [S in Section]: KeysOf<Config[S]> } & { "auth.jwt": KeysOf<JwtConfig> };
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+// A header name must be an RFC 9110 token; the reserved ones would clash with what Hookline
+// itself sends (or with hop-by-hop headers that fetch refuses).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "user-agent",
+]);
+
+function checkHeaderName(name: string): string | undefined {
+  if (!TOKEN.test(name)) return `"${name}" is not a valid HTTP header name`;
+  const lower = name.toLowerCase();
+  if (RESERVED_HEADERS.has(lower) || lower.startsWith("webhook-") || lower.startsWith("proxy-")) {
+    return `"${name}" is reserved; choose another header name such as "X-Signature"`;
+  }
+  return undefined;
+}
+
+function checkCron(pattern: string): string | undefined {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+    return undefined;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, "") : "";
+    return `"${pattern}" is not a valid cron pattern: ${reason}`;
+  }
+}
+
+// Never echo the key itself: config errors end up in logs.
+function checkRootKey(key: string): string | undefined {
+  return key.length < 16 ? "must be at least 16 characters" : undefined;
+}
+
+function checkAlgorithm(name: string): string | undefined {
+  return name.toLowerCase() === "none" ? `"none" is not allowed` : undefined;
+}
+
+const str: Kind = { type: "string" };
+const duration: Kind = { type: "duration" };
+const bool: Kind = { type: "boolean" };
+
+export const SPEC: Spec = {
+  server: {
+    host: str,
+    port: { type: "integer", min: 0, max: 65_535 },
+    max_body_bytes: { type: "integer", min: KIB, max: 64 * MIB, hint: "bytes (1 KiB to 64 MiB)" },
+    shutdown_grace: duration,
+  },
+  database: {
+    path: str,
+    synchronous: { type: "enum", values: ["full", "normal"] },
+    busy_timeout: duration,
+  },
+  auth: {
+    root_key: { type: "string", check: checkRootKey },
+    jwt: { type: "table" },
+  },
+  "auth.jwt": {
+    secret: str,
+    public_key: str,
+    jwks_file: str,
+    algorithms: { type: "strings", check: checkAlgorithm },
+    issuer: str,
+    audience: str,
+    tenant_claim: str,
+    role_claim: str,
+    leeway: duration,
+  },
+  rate_limit: {
+    per_minute: { type: "integer", min: 0 },
+  },
+  delivery: {
+    timeout: { type: "duration", min: 100, max: 5 * 60_000 },
+    concurrency: { type: "integer", min: 1, max: 10_000 },
+    per_webhook_concurrency: { type: "integer", min: 1, max: 1_000 },
+    retry_schedule: { type: "durations", maxItems: 50 },
+    // A zero interval would retry in a tight loop.
+    retry_every: { type: "duration", min: 1 },
+    retry_for: duration,
+    jitter: { type: "number", min: 0, max: 1 },
+    disable_after: duration,
+    max_response_bytes: { type: "integer", min: 0, max: MIB, hint: "bytes (0 to 1 MiB)" },
+    sweep: { type: "string", check: checkCron },
+  },
+  signing: {
+    hex_header: { type: "string", check: checkHeaderName },
+    rotation_overlap: duration,
+  },
+  security: {
+    allow_http: bool,
+    allow_private_networks: bool,
+  },
+  events: {
+    idempotency_window: duration,
+  },
+  retention: {
+    days: { type: "integer", min: 0 },
+  },
+  metrics: {
+    require_auth: bool,
+  },
+  log: {
+    level: { type: "enum", values: ["debug", "info", "warn", "error"] },
+    format: { type: "enum", values: ["json", "pretty"] },
+  },
+};
+
+export type SectionName = keyof Spec;
+
+/** Sections in file order of the example config; "auth.jwt" is nested under "auth". */
+export const SECTION_NAMES = Object.keys(SPEC) as SectionName[];
+
+export function keysOf(section: SectionName): Array<[string, Kind]> {
+  return Object.entries(SPEC[section] as Record<string, Kind>);
+}
+
+/** HOOKLINE_<SECTION>_<KEY>, with the dots of nested sections as underscores. */
+export function envName(path: string): string {
+  return `HOOKLINE_${path.replaceAll(".", "_").toUpperCase()}`;
+}

@@ -1,0 +1,87 @@
+// The resolved, validated configuration. Everything outside src/config/ receives this object
+// (frozen) and never reads process.env or the TOML file itself.
+
+/** Milliseconds. Config files spell durations as strings: "500ms", "15s", "5m", "2h", "5d". */
+export type DurationMs = number;
+
+export type Synchronous = "full" | "normal";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFormat = "json" | "pretty";
+
+export interface EventTypeDecl {
+  name: string;
+  description: string;
+  /** JSON Schema object, or undefined. In TOML it may be an inline table or a JSON string. */
+  schema?: Record<string, unknown>;
+}
+
+export interface JwtConfig {
+  secret?: string;
+  public_key?: string;
+  jwks_file?: string;
+  algorithms?: string[];
+  issuer?: string;
+  audience?: string;
+  tenant_claim: string;
+  role_claim: string;
+  leeway: DurationMs;
+}
+
+export interface Config {
+  server: {
+    host: string;
+    port: number;
+    max_body_bytes: number;
+    shutdown_grace: DurationMs;
+  };
+  database: {
+    /** SQLite file path; relative paths are relative to the working directory. */
+    path: string;
+    synchronous: Synchronous;
+    busy_timeout: DurationMs;
+  };
+  auth: {
+    root_key?: string;
+    jwt?: JwtConfig;
+  };
+  rate_limit: {
+    /** Requests per minute per credential; burst equals this number. 0 turns the limit off. */
+    per_minute: number;
+  };
+  delivery: {
+    timeout: DurationMs;
+    concurrency: number;
+    per_webhook_concurrency: number;
+    retry_schedule: DurationMs[];
+    /** When both are set they replace retry_schedule: one attempt every `retry_every` for `retry_for`. */
+    retry_every?: DurationMs;
+    retry_for?: DurationMs;
+    jitter: number;
+    disable_after: DurationMs;
+    max_response_bytes: number;
+    /** croner pattern for the retry/recovery sweep. */
+    sweep: string;
+  };
+  signing: {
+    hex_header?: string;
+    rotation_overlap: DurationMs;
+  };
+  security: {
+    allow_http: boolean;
+    allow_private_networks: boolean;
+  };
+  events: {
+    idempotency_window: DurationMs;
+  };
+  retention: {
+    days: number;
+  };
+  metrics: {
+    require_auth: boolean;
+  };
+  log: {
+    level: LogLevel;
+    format: LogFormat;
+  };
+  event_types: EventTypeDecl[];
+}

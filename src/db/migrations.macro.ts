@@ -1,0 +1,20 @@
+// A Bun macro: runs at build (and transpile) time, so the SQL of every migration is inlined into
+// the bundle. drizzle's stock migrator reads migrations/ from disk at run time, which a compiled
+// binary alone in an empty folder does not have.
+import { join } from "node:path";
+import { readMigrationFiles } from "drizzle-orm/migrator";
+
+export interface EmbeddedMigration {
+  sql: string[];
+  folderMillis: number;
+  hash: string;
+}
+
+export function embeddedMigrations(): EmbeddedMigration[] {
+  const folder = join(import.meta.dir, "..", "..", "migrations");
+  return readMigrationFiles({ migrationsFolder: folder }).map((m) => ({
+    sql: m.sql,
+    folderMillis: m.folderMillis,
+    hash: m.hash,
+  }));
+}

@@ -1,0 +1,24 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Synchronous } from "../config/types.ts";
+
+export interface OpenOptions {
+  path: string;
+  synchronous: Synchronous;
+  busyTimeoutMs: number;
+}
+
+/**
+ * Opens the one connection this process uses. WAL lets readers run beside the writer;
+ * synchronous=FULL (the default) makes a committed 202 survive power loss, NORMAL only a crash.
+ */
+export function openDatabase(opts: OpenOptions): Database {
+  if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+  const sqlite = new Database(opts.path, { create: true, strict: true });
+  sqlite.run("PRAGMA journal_mode = WAL");
+  sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
+  sqlite.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+  sqlite.run("PRAGMA foreign_keys = ON");
+  return sqlite;
+}

@@ -1,0 +1,74 @@
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+import { webhooks } from "./webhooks.ts";
+
+/** The outbox: an event and its fan-out deliveries are committed in one transaction. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    /** The exact request body sent to receivers, so it is byte-identical on every retry. */
+    payload: text("payload").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    /** Hash of the publish request, to tell a replay from a different body under the same key. */
+    requestHash: text("request_hash"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("events_idempotency_idx").on(t.tenantId, t.idempotencyKey),
+    index("events_tenant_id_idx").on(t.tenantId, t.id),
+  ],
+);
+
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    webhookId: text("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    eventType: text("event_type").notNull(),
+    status: text("status", { enum: ["pending", "delivering", "succeeded", "failed"] }).notNull(),
+    attemptsCount: integer("attempts_count").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    // "Due pending deliveries in time order" and "expired leases" are range scans on this index.
+    index("deliveries_due_idx").on(t.status, t.nextAttemptAt),
+    index("deliveries_webhook_idx").on(t.webhookId, t.id),
+    index("deliveries_event_idx").on(t.eventId),
+  ],
+);
+
+export const attempts = sqliteTable(
+  "attempts",
+  {
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => deliveries.id, { onDelete: "cascade" }),
+    n: integer("n").notNull(),
+    startedAt: integer("started_at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    statusCode: integer("status_code"),
+    responseBody: text("response_body"),
+    error: text("error"),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.n] })],
+);

@@ -1,0 +1,43 @@
+import { and, count, desc, eq, isNull, lt, type SQL } from "drizzle-orm";
+import type { ApiKeyRecord, KeyFilter } from "../../domain/store.ts";
+import { apiKeys } from "../schema/index.ts";
+import type { Db } from "./types.ts";
+
+export function keyQueries(db: Db) {
+  return {
+    async insertKey(key: ApiKeyRecord): Promise<void> {
+      db.insert(apiKeys).values(key).run();
+    },
+    async findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+      return db.select().from(apiKeys).where(eq(apiKeys.hash, hash)).get();
+    },
+    async getKey(id: string): Promise<ApiKeyRecord | undefined> {
+      return db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+    },
+    async listKeys(filter: KeyFilter): Promise<ApiKeyRecord[]> {
+      const conds: SQL[] = [isNull(apiKeys.revokedAt)];
+      if (filter.tenantId !== undefined) conds.push(eq(apiKeys.tenantId, filter.tenantId));
+      if (filter.before !== undefined) conds.push(lt(apiKeys.id, filter.before));
+      return db
+        .select()
+        .from(apiKeys)
+        .where(and(...conds))
+        .orderBy(desc(apiKeys.id))
+        .limit(filter.limit + 1)
+        .all();
+    },
+    async revokeKey(id: string, at: number): Promise<boolean> {
+      const res = db
+        .update(apiKeys)
+        .set({ revokedAt: at })
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .returning({ id: apiKeys.id })
+        .all();
+      return res.length > 0;
+    },
+    async countActiveKeys(): Promise<number> {
+      const row = db.select({ n: count() }).from(apiKeys).where(isNull(apiKeys.revokedAt)).get();
+      return row?.n ?? 0;
+    },
+  };
+}

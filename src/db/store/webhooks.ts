@@ -1,0 +1,81 @@
+import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { isOperationalType } from "../../domain/event-patterns.ts";
+import type {
+  WebhookChanges,
+  WebhookFilter,
+  WebhookRecord,
+  WriteResult,
+} from "../../domain/store.ts";
+import { deliveries, webhooks } from "../schema/index.ts";
+import { isUniqueViolation } from "./sqlite-errors.ts";
+import type { Db } from "./types.ts";
+
+/** The SQL twin of `patternMatches` in domain/event-patterns.ts. */
+function subscribedTo(type: string): SQL {
+  const wildcard = isOperationalType(type) ? sql`0` : sql`j.value = '*'`;
+  return sql`exists (select 1 from json_each(${webhooks.events}) j where j.value = ${type}
+    or ${wildcard}
+    or (j.value like '%.*' and substr(${type}, 1, length(j.value) - 1) = substr(j.value, 1, length(j.value) - 1)))`;
+}
+
+export function webhookQueries(db: Db) {
+  return {
+    async insertWebhook(record: WebhookRecord): Promise<WriteResult> {
+      try {
+        db.insert(webhooks).values(record).run();
+        return { ok: true };
+      } catch (err) {
+        if (isUniqueViolation(err)) return { ok: false, reason: "duplicate" };
+        throw err;
+      }
+    },
+    async getWebhook(id: string): Promise<WebhookRecord | undefined> {
+      return db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+    },
+    async listWebhooks(filter: WebhookFilter): Promise<WebhookRecord[]> {
+      const conds: SQL[] = [];
+      if (filter.tenantId !== undefined) conds.push(eq(webhooks.tenantId, filter.tenantId));
+      if (filter.enabled !== undefined) conds.push(eq(webhooks.enabled, filter.enabled));
+      if (filter.eventType !== undefined) conds.push(subscribedTo(filter.eventType));
+      if (filter.before !== undefined) conds.push(lt(webhooks.id, filter.before));
+      return db
+        .select()
+        .from(webhooks)
+        .where(and(...conds))
+        .orderBy(desc(webhooks.id))
+        .limit(filter.limit + 1)
+        .all();
+    },
+    async updateWebhook(
+      id: string,
+      changes: WebhookChanges,
+      at: number,
+      failReason?: string,
+    ): Promise<WebhookRecord | "duplicate" | undefined> {
+      try {
+        return db.transaction((tx) => {
+          const row = tx
+            .update(webhooks)
+            .set({ ...changes, updatedAt: at })
+            .where(eq(webhooks.id, id))
+            .returning()
+            .get();
+          if (row && changes.enabled === false && failReason !== undefined) {
+            tx.update(deliveries)
+              .set({ status: "failed", nextAttemptAt: null, lastError: failReason, updatedAt: at })
+              .where(and(eq(deliveries.webhookId, id), inArray(deliveries.status, ["pending"])))
+              .run();
+          }
+          return row;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) return "duplicate";
+        throw err;
+      }
+    },
+    async deleteWebhook(id: string): Promise<boolean> {
+      // deliveries and attempts go with it through ON DELETE CASCADE.
+      return db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id }).all().length > 0;
+    },
+  };
+}

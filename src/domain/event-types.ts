@@ -1,0 +1,149 @@
+import { toIso } from "./clock.ts";
+import type { DomainDeps } from "./deps.ts";
+import { assertValid, ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { EVENT_TYPE_RE, isReservedTypeName, TEST_EVENT_TYPE } from "./event-patterns.ts";
+import { type Principal, requireGlobalAdmin } from "./principal.ts";
+import type { EventTypeRecord } from "./store.ts";
+
+export interface EventTypeView {
+  name: string;
+  description: string;
+  schema?: Record<string, unknown>;
+  archived: boolean;
+  builtin: boolean;
+  created_at: string;
+}
+
+/** Built in, never stored: sent only by POST /v1/webhooks/{id}/test. */
+const BUILTIN: EventTypeView[] = [
+  {
+    name: TEST_EVENT_TYPE,
+    description: "A test event sent by POST /v1/webhooks/{id}/test.",
+    archived: false,
+    builtin: true,
+    created_at: toIso(0),
+  },
+];
+const BUILTIN_NAMES = new Set(BUILTIN.map((b) => b.name));
+
+export function isBuiltinType(name: string): boolean {
+  return BUILTIN_NAMES.has(name);
+}
+
+export function renderEventType(r: EventTypeRecord): EventTypeView {
+  return {
+    name: r.name,
+    description: r.description,
+    ...(r.schema ? { schema: r.schema } : {}),
+    archived: r.archived,
+    builtin: false,
+    created_at: toIso(r.createdAt),
+  };
+}
+
+export async function listEventTypes(deps: Pick<DomainDeps, "store">): Promise<EventTypeView[]> {
+  const rows = await deps.store.listEventTypes();
+  return [...BUILTIN, ...rows.map(renderEventType)];
+}
+
+export interface EventTypeInput {
+  name?: unknown;
+  description?: unknown;
+  schema?: unknown;
+  archived?: unknown;
+}
+
+function checkDescription(v: unknown, errors: string[]): void {
+  if (v === undefined) return;
+  if (typeof v !== "string") errors.push("description: must be a string");
+  else if (v.length > 1000) errors.push("description: must be at most 1000 characters");
+}
+
+function checkSchema(v: unknown, errors: string[]): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== "object" || Array.isArray(v)) errors.push("schema: must be a JSON Schema object");
+}
+
+export function checkEventTypeName(name: unknown, errors: string[], field = "name"): void {
+  if (typeof name !== "string" || !EVENT_TYPE_RE.test(name)) {
+    errors.push(`${field}: must look like 'resource.action' (lower-case letters, digits, _ and dots)`);
+  } else if (isReservedTypeName(name)) {
+    errors.push(`${field}: names starting with 'webhook.' or 'hookline.' are reserved`);
+  }
+}
+
+export async function createEventType(
+  deps: Pick<DomainDeps, "store" | "clock">,
+  principal: Principal,
+  input: EventTypeInput,
+): Promise<EventTypeView> {
+  requireGlobalAdmin(principal);
+  const errors: string[] = [];
+  checkEventTypeName(input.name, errors);
+  checkDescription(input.description, errors);
+  checkSchema(input.schema, errors);
+  assertValid(errors);
+  const now = deps.clock.now();
+  const record: EventTypeRecord = {
+    name: input.name as string,
+    description: (input.description as string | undefined) ?? "",
+    schema: (input.schema as Record<string, unknown> | null | undefined) ?? null,
+    archived: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const res = await deps.store.insertEventType(record);
+  if (!res.ok) throw new ConflictError(`Event type '${record.name}' already exists.`);
+  return renderEventType(record);
+}
+
+export async function updateEventType(
+  deps: Pick<DomainDeps, "store" | "clock">,
+  principal: Principal,
+  name: string,
+  input: EventTypeInput,
+): Promise<EventTypeView> {
+  requireGlobalAdmin(principal);
+  const errors: string[] = [];
+  if (input.name !== undefined && input.name !== name) errors.push("name: cannot be changed");
+  checkDescription(input.description, errors);
+  checkSchema(input.schema, errors);
+  if (input.archived !== undefined && typeof input.archived !== "boolean") {
+    errors.push("archived: must be a boolean");
+  }
+  assertValid(errors);
+  if (isBuiltinType(name)) throw new ValidationError([`name: '${name}' is built in and cannot be changed`]);
+  const changes: Partial<Pick<EventTypeRecord, "description" | "schema" | "archived">> = {};
+  if (input.description !== undefined) changes.description = input.description as string;
+  if (input.schema !== undefined) changes.schema = input.schema as Record<string, unknown> | null;
+  if (input.archived !== undefined) changes.archived = input.archived as boolean;
+  const row = await deps.store.updateEventType(name, changes, deps.clock.now());
+  if (!row) throw new NotFoundError("Event type");
+  return renderEventType(row);
+}
+
+/** Archiving keeps the type in existing subscriptions but refuses new events of it. */
+export async function archiveEventType(
+  deps: Pick<DomainDeps, "store" | "clock">,
+  principal: Principal,
+  name: string,
+): Promise<void> {
+  await updateEventType(deps, principal, name, { archived: true });
+}
+
+/** Types declared in the config file are created or updated at start. */
+export async function upsertDeclaredEventTypes(
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
+): Promise<number> {
+  const now = deps.clock.now();
+  const records = deps.config.event_types.map((d) => ({
+    name: d.name,
+    description: d.description,
+    schema: d.schema ?? null,
+    archived: false,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  await deps.store.upsertEventTypes(records);
+  return records.length;
+}

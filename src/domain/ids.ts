@@ -1,0 +1,19 @@
+import { monotonicFactory } from "ulid";
+
+// ULIDs are time-sortable, and the monotonic factory keeps ids created in the same millisecond
+// in creation order. Lists page on the id ("newest first"), so this order is what makes cursor
+// pagination stable while rows are being inserted.
+const ulid = monotonicFactory();
+
+export type IdPrefix = "wh" | "evt" | "dlv" | "key";
+
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  return `${prefix}_${ulid(now)}`;
+}
+
+const ID_RE = /^(wh|evt|dlv|key)_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function isId(value: string, prefix: IdPrefix): boolean {
+  const m = ID_RE.exec(value);
+  return m !== null && m[1] === prefix;
+}

@@ -1,0 +1,162 @@
+import type { DomainDeps } from "../deps.ts";
+import { checkDestination } from "../destination.ts";
+import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
+import { isBuiltinType } from "../event-types.ts";
+import { checkSecret } from "../secrets.ts";
+
+export const MAX_DESCRIPTION = 1000;
+export const MAX_EVENTS = 100;
+export const MAX_HEADERS = 20;
+const MAX_HEADER_VALUE = 4096;
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$/;
+// Hop-by-hop headers, headers the sender computes itself, and signature headers: a webhook may
+// not override what makes a delivery a valid, signed HTTP request.
+const REFUSED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "user-agent",
+]);
+
+export interface WebhookInput {
+  url?: unknown;
+  events?: unknown;
+  description?: unknown;
+  headers?: unknown;
+  enabled?: unknown;
+  secret?: unknown;
+}
+
+export interface ValidWebhookFields {
+  url?: string;
+  events?: string[];
+  description?: string;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+  secret?: string;
+}
+
+function checkEvents(value: unknown, known: Map<string, boolean>, errors: string[]): string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) {
+    errors.push("events: must be a non-empty list of event types or patterns");
+    return undefined;
+  }
+  if (value.length > MAX_EVENTS) {
+    errors.push(`events: must have at most ${MAX_EVENTS} entries`);
+    return undefined;
+  }
+  const seen = new Set<string>();
+  const before = errors.length;
+  value.forEach((e: unknown, i) => {
+    const at = `events[${i}]`;
+    if (typeof e !== "string") errors.push(`${at}: must be a string`);
+    else if (seen.has(e)) errors.push(`${at}: '${e}' is listed twice`);
+    else if (e === "*" || PREFIX_PATTERN_RE.test(e)) seen.add(e);
+    else if (!EVENT_TYPE_RE.test(e)) {
+      errors.push(`${at}: '${e}' is neither an event type, a prefix pattern like 'member.*', nor '*'`);
+    } else if (isBuiltinType(e)) seen.add(e);
+    else if (!known.has(e)) errors.push(`${at}: unknown event type '${e}'`);
+    else if (known.get(e) === true) errors.push(`${at}: event type '${e}' is archived`);
+    else seen.add(e);
+  });
+  return errors.length === before ? [...seen] : undefined;
+}
+
+function checkHeaders(value: unknown, hexHeader: string | undefined, errors: string[]) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    errors.push("headers: must be an object of header names to string values");
+    return undefined;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_HEADERS) {
+    errors.push(`headers: must have at most ${MAX_HEADERS} entries`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  const before = errors.length;
+  for (const [rawName, v] of entries) {
+    const name = rawName.toLowerCase();
+    const at = `headers.${rawName}`;
+    if (!TOKEN_RE.test(rawName)) errors.push(`${at}: is not a valid header name`);
+    else if (
+      REFUSED_HEADERS.has(name) ||
+      name.startsWith("proxy-") ||
+      name.startsWith("webhook-") ||
+      name === hexHeader?.toLowerCase()
+    ) {
+      errors.push(`${at}: is set by Hookline and cannot be overridden`);
+    } else if (name in out) errors.push(`${at}: is listed twice (names are case-insensitive)`);
+    else if (typeof v !== "string") errors.push(`${at}: must be a string`);
+    else if (v.length > MAX_HEADER_VALUE) errors.push(`${at}: must be at most ${MAX_HEADER_VALUE} characters`);
+    // CR/LF would let a value smuggle extra headers; other control bytes are refused by fetch.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point of the check
+    else if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) {
+      errors.push(`${at}: must not contain control characters (CR, LF, NUL, ...)`);
+    } else out[name] = v;
+  }
+  return errors.length === before ? out : undefined;
+}
+
+/**
+ * Checks every given field and reports all problems at once. Fields left undefined are not
+ * checked (PATCH); `create` demands url and events.
+ */
+export async function validateWebhookInput(
+  deps: Pick<DomainDeps, "store" | "config" | "resolver">,
+  input: WebhookInput,
+  mode: "create" | "update",
+): Promise<{ errors: string[]; fields: ValidWebhookFields }> {
+  const errors: string[] = [];
+  const fields: ValidWebhookFields = {};
+  if (mode === "update" && input.secret !== undefined) {
+    errors.push("secret: cannot be changed with PATCH; use POST /v1/webhooks/{id}/rotate-secret");
+  }
+  if (input.url === undefined) {
+    if (mode === "create") errors.push("url: is required");
+  } else if (typeof input.url !== "string") errors.push("url: must be a string");
+  if (input.events === undefined) {
+    if (mode === "create") errors.push("events: is required");
+  } else {
+    const types = await deps.store.listEventTypes();
+    const known = new Map(types.map((t) => [t.name, t.archived]));
+    const events = checkEvents(input.events, known, errors);
+    if (events) fields.events = events;
+  }
+  if (input.description !== undefined) {
+    if (typeof input.description !== "string") errors.push("description: must be a string");
+    else if (input.description.length > MAX_DESCRIPTION) {
+      errors.push(`description: must be at most ${MAX_DESCRIPTION} characters`);
+    } else fields.description = input.description;
+  }
+  if (input.headers !== undefined) {
+    const headers = checkHeaders(input.headers, deps.config.signing.hex_header, errors);
+    if (headers) fields.headers = headers;
+  }
+  if (input.enabled !== undefined) {
+    if (typeof input.enabled !== "boolean") errors.push("enabled: must be a boolean");
+    else fields.enabled = input.enabled;
+  }
+  if (mode === "create" && input.secret !== undefined) {
+    const problem = checkSecret(input.secret);
+    if (problem) errors.push(`secret: ${problem}`);
+    else fields.secret = input.secret as string;
+  }
+  // DNS last, and only when it can change the answer: a request already refused for other
+  // reasons should not wait for a resolver.
+  if (typeof input.url === "string" && errors.length === 0) {
+    const policy = {
+      allowHttp: deps.config.security.allow_http,
+      allowPrivateNetworks: deps.config.security.allow_private_networks,
+    };
+    const res = await checkDestination(input.url, policy, deps.resolver);
+    if ("errors" in res) errors.push(...res.errors);
+    else fields.url = res.url;
+  }
+  return { errors, fields };
+}

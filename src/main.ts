@@ -1,0 +1,108 @@
+#!/usr/bin/env bun
+// The one entry point, the same under `bun src/main.ts` and in the compiled binary.
+import { parseArgs } from "node:util";
+import { keysCommand } from "./cli/keys.ts";
+import { USAGE } from "./cli/usage.ts";
+import { ConfigError, loadConfig, resolveConfigPath } from "./config/load.ts";
+import type { Config } from "./config/types.ts";
+import { openMigrated, startServer } from "./server.ts";
+import { VERSION } from "./version.ts";
+
+function fail(message: string, code = 2): number {
+  process.stderr.write(`${message}\n`);
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        tenant: { type: "string" },
+        role: { type: "string" },
+        name: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  }
+  try {
+    parsed = parse();
+  } catch (err) {
+    return fail(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`hookline ${VERSION}\n`);
+    return 0;
+  }
+  const [command, sub, arg] = positionals;
+  if (values.help || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const known = ["serve", "migrate", "keys", "config", "healthcheck"];
+  if (!command || !known.includes(command) || (command === "config" && sub !== "check")) {
+    return fail(command ? `unknown command: ${positionals.join(" ")}\n\n${USAGE}` : USAGE);
+  }
+
+  let config: Config;
+  let file: string | undefined;
+  try {
+    file = resolveConfigPath(values.config, process.env, process.cwd());
+    config = loadConfig({ path: file, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      return fail(`hookline: the configuration is not valid${file ? ` (${file})` : ""}:\n  ${err.problems.join("\n  ")}`);
+    }
+    throw err;
+  }
+
+  switch (command) {
+    case "config":
+      process.stdout.write(`configuration OK (${file ?? "built-in defaults"}); database: ${config.database.path}\n`);
+      return 0;
+    case "migrate": {
+      const { sqlite, applied } = openMigrated(config);
+      sqlite.close();
+      process.stdout.write(`applied ${applied} migration(s) to ${config.database.path}\n`);
+      return 0;
+    }
+    case "keys":
+      return keysCommand(config, { action: sub, id: arg, tenant: values.tenant, role: values.role, name: values.name });
+    case "healthcheck": {
+      const host = ["0.0.0.0", "::", ""].includes(config.server.host) ? "127.0.0.1" : config.server.host;
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.server.port}/healthz`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+        return res.ok ? 0 : 1;
+      } catch {
+        return 1;
+      }
+    }
+    default: {
+      const server = await startServer(config);
+      const shutdown = async (signal: string) => {
+        process.stderr.write(`received ${signal}, shutting down\n`);
+        await server.stop();
+        process.exit(0);
+      };
+      process.once("SIGTERM", () => void shutdown("SIGTERM"));
+      process.once("SIGINT", () => void shutdown("SIGINT"));
+      return -1; // keep running
+    }
+  }
+}
+
+main(Bun.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`hookline: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+import type { Database } from "bun:sqlite";
+import { createApp } from "./api/app.ts";
+import type { ApiDeps } from "./api/deps.ts";
+import { RateLimiter } from "./api/rate-limit.ts";
+import { ensureAdminAccess } from "./bootstrap.ts";
+import type { Config } from "./config/types.ts";
+import { applyMigrations } from "./db/migrate.ts";
+import { openDatabase } from "./db/open.ts";
+import { createSqliteStore } from "./db/sqlite-store.ts";
+import { type Clock, systemClock } from "./domain/clock.ts";
+import { type Resolver, systemResolver } from "./domain/destination.ts";
+import { upsertDeclaredEventTypes } from "./domain/event-types.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function openMigrated(config: Config): { sqlite: Database; applied: number } {
+  const sqlite = openDatabase({
+    path: config.database.path,
+    synchronous: config.database.synchronous,
+    busyTimeoutMs: config.database.busy_timeout,
+  });
+  try {
+    return { sqlite, applied: applyMigrations(sqlite).applied };
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+}
+
+export async function startServer(
+  config: Config,
+  opts: { logger?: Logger; clock?: Clock; resolver?: Resolver } = {},
+): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.log.level, config.log.format);
+  const clock = opts.clock ?? systemClock;
+  const { sqlite, applied } = openMigrated(config);
+  if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
+  const store = createSqliteStore(sqlite);
+  const deps: ApiDeps = {
+    store,
+    clock,
+    config,
+    resolver: opts.resolver ?? systemResolver,
+    logger,
+    version: VERSION,
+    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
+    async readiness() {
+      const database = await store.ping();
+      return { ready: database, checks: { database } };
+    },
+  };
+  await upsertDeclaredEventTypes(deps);
+  await ensureAdminAccess(deps);
+  if (config.auth.jwt) {
+    logger.warn("[auth.jwt] is configured, but JWT authentication is not available in this version; tokens are refused");
+  }
+
+  const app = createApp(deps).listen({
+    hostname: config.server.host,
+    port: config.server.port,
+    // Our parser answers 413 with the JSON envelope; Bun's own limit is only a backstop.
+    maxRequestBodySize: config.server.max_body_bytes + 64 * 1024,
+  });
+  const server = app.server;
+  if (!server) throw new Error("the HTTP server did not start");
+  const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${server.port}`;
+  logger.info({ url, version: VERSION, database: config.database.path }, "hookline listening");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port: server.port ?? config.server.port,
+    stop() {
+      stopping ??= (async () => {
+        // Stop accepting, let in-flight requests finish within the grace period, then cut.
+        const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.server.shutdown_grace).unref());
+        const done = await Promise.race([app.stop().then(() => "done" as const), grace]);
+        if (done === "timeout") await app.stop(true);
+        await store.close();
+        logger.info("hookline stopped");
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// Factories for tests: a fresh migrated SQLite file per harness, the real Elysia app, and a
+// real HTTP server on a loopback port when a test wants sockets.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp } from "../../src/api/app.ts";
+import type { ApiDeps } from "../../src/api/deps.ts";
+import { RateLimiter } from "../../src/api/rate-limit.ts";
+import { DEFAULTS } from "../../src/config/defaults.ts";
+import type { Config } from "../../src/config/types.ts";
+import { applyMigrations } from "../../src/db/migrate.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { createSqliteStore } from "../../src/db/sqlite-store.ts";
+import { type Clock, systemClock } from "../../src/domain/clock.ts";
+import type { Resolver } from "../../src/domain/destination.ts";
+import { createKey } from "../../src/domain/keys.ts";
+import type { Role } from "../../src/domain/principal.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+
+export const ROOT_KEY = "test-root-key-0123456789abcdef";
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export function testConfig(overrides: DeepPartial<Config> = {}, dbPath = ":memory:"): Config {
+  const c = structuredClone(DEFAULTS) as Config;
+  for (const [section, values] of Object.entries(overrides)) {
+    const target = (c as unknown as Record<string, unknown>)[section];
+    if (Array.isArray(values) || typeof target !== "object" || target === null) {
+      (c as unknown as Record<string, unknown>)[section] = values;
+    } else Object.assign(target, values);
+  }
+  c.database.path = dbPath;
+  c.auth.root_key ??= ROOT_KEY;
+  return c;
+}
+
+/** Resolves every name to a public documentation-free address unless the test says otherwise. */
+export const publicResolver: Resolver = async () => ["93.184.215.14"];
+
+export interface Harness {
+  deps: ApiDeps;
+  app: ReturnType<typeof createApp>;
+  dir: string;
+  /** Calls the app in-process with a JSON body and the given key. */
+  call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  key(tenant: string, role: Role): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function harness(
+  overrides: DeepPartial<Config> = {},
+  extra: { clock?: Clock; resolver?: Resolver } = {},
+): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
+  const config = testConfig(overrides, join(dir, "hookline.db"));
+  const sqlite = openDatabase({
+    path: config.database.path,
+    synchronous: config.database.synchronous,
+    busyTimeoutMs: config.database.busy_timeout,
+  });
+  applyMigrations(sqlite);
+  const store = createSqliteStore(sqlite);
+  const clock = extra.clock ?? systemClock;
+  const deps: ApiDeps = {
+    store,
+    clock,
+    config,
+    resolver: extra.resolver ?? publicResolver,
+    logger: createLogger("silent"),
+    version: "0.0.0-test",
+    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
+    readiness: async () => ({ ready: await store.ping(), checks: { database: true } }),
+  };
+  const app = createApp(deps);
+  return {
+    deps,
+    app,
+    dir,
+    async call(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? ROOT_KEY : opts.key;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+        headers["content-type"] ??= "application/json";
+      }
+      return app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    },
+    async key(tenant, role) {
+      const created = await createKey(deps, "operator", { tenant_id: tenant, role, name: `${tenant}-${role}` });
+      return created.key;
+    },
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
