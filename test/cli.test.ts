@@ -1,0 +1,70 @@
+// The CLI as an operator uses it, beside a running server that shares the data folder.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run, startServe } from "./support/process.ts";
+
+const main = join(import.meta.dir, "..", "src", "main.ts");
+const cli = (...args: string[]) => [process.execPath, main, ...args];
+let cwd: string;
+
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), "hookline-cli-"));
+});
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+test("migrate creates the database and is idempotent", async () => {
+  const first = await run(cli("migrate"), { cwd });
+  expect(first.code, first.stderr).toBe(0);
+  expect(first.stdout).toContain("applied 1 migration");
+  const again = await run(cli("migrate"), { cwd });
+  expect(again.stdout).toContain("applied 0 migration");
+});
+
+test("keys create/list/revoke work while the server runs, and a revocation is honoured at once", async () => {
+  const { proc, url } = await startServe(cli("serve"), {
+    cwd,
+    env: { HOOKLINE_ROOT_KEY: "a-root-key-for-this-test-only" },
+  });
+  try {
+    const created = await run(cli("keys", "create", "--tenant", "acme", "--role", "viewer", "--name", "ci"), { cwd });
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^hkl_[A-Za-z0-9_-]{43}$/);
+    const id = /created key (key_\w+)/.exec(created.stderr)?.[1] as string;
+    expect(id).toBeDefined();
+
+    const ok = await fetch(`${url}/v1/webhooks`, { headers: { "x-api-key": key } });
+    expect(ok.status).toBe(200);
+
+    const list = await run(cli("keys", "list"), { cwd });
+    expect(list.stdout).toContain(id);
+    expect(list.stdout).not.toContain(key);
+
+    const revoked = await run(cli("keys", "revoke", id), { cwd });
+    expect(revoked.code).toBe(0);
+    const after = await fetch(`${url}/v1/webhooks`, { headers: { "x-api-key": key } });
+    expect(after.status).toBe(401);
+    const again = await run(cli("keys", "revoke", id), { cwd });
+    expect(again.code).toBe(2);
+  } finally {
+    proc.kill("SIGTERM");
+  }
+  expect(await proc.exited).toBe(0);
+}, 30_000);
+
+test("keys create refuses a bad role or tenant with exit 2", async () => {
+  const bad = await run(cli("keys", "create", "--tenant", "acme", "--role", "owner"), { cwd });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("role:");
+  const noTenant = await run(cli("keys", "create", "--role", "admin"), { cwd });
+  expect(noTenant.code).toBe(2);
+  expect(noTenant.stderr).toContain("tenant_id:");
+});
+
+test("HOOKLINE_* env overrides are validated and named", async () => {
+  const res = await run(cli("config", "check"), { cwd, env: { HOOKLINE_SERVER_PORT: "eighty" } });
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain("HOOKLINE_SERVER_PORT");
+});
