@@ -30,10 +30,10 @@ describe("operations endpoints", () => {
   test("/healthz and /readyz answer 200", async () => {
     const h = await fetch(`${server.url}/healthz`);
     expect(h.status).toBe(200);
-    expect((await h.json()).status).toBe("ok");
+    expect(((await h.json()) as { status: string }).status).toBe("ok");
     const r = await fetch(`${server.url}/readyz`);
     expect(r.status).toBe(200);
-    expect((await r.json()).checks.database).toBe(true);
+    expect(((await r.json()) as { checks: Record<string, boolean> }).checks.database).toBe(true);
   });
 
   for (const path of ["/docs", "/docs/"]) {

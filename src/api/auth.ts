@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from "../domain/errors.ts";
 import { hashApiKey, KEY_PREFIX, sameSecret } from "../domain/keys.ts";
-import { GLOBAL_TENANT, type Principal, type Role, roleAtLeast } from "../domain/principal.ts";
+import { GLOBAL_TENANT, isGlobal, type Principal, type Role, roleAtLeast } from "../domain/principal.ts";
 import { UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
 import type { RateDecision } from "./rate-limit.ts";
@@ -49,10 +49,11 @@ export function authPlugin(deps: ApiDeps) {
     if (!d.allowed) throw new RateLimitedError(d.retryAfterSeconds);
   }
   return new Elysia({ name: "hookline-auth" }).macro({
-    auth: (need: Role) => ({
+    auth: (need: Role | "global-admin") => ({
       detail: {
         security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
-        description: `Requires role **${need}** or higher.`,
+        description:
+          need === "global-admin" ? "Requires a **global admin** key." : `Requires role **${need}** or higher.`,
       },
       async transform({ request, body, set, server }) {
         const credential = credentialOf(request.headers);
@@ -63,7 +64,11 @@ export function authPlugin(deps: ApiDeps) {
           throw new UnauthorizedError();
         }
         limit(`cred:${principal.id}`, set);
-        if (!roleAtLeast(principal.role, need)) {
+        if (need === "global-admin") {
+          if (!(isGlobal(principal) && principal.role === "admin")) {
+            throw new ForbiddenError("Only a global admin key can do this.");
+          }
+        } else if (!roleAtLeast(principal.role, need)) {
           throw new ForbiddenError(`This call needs the ${need} role; your key is ${principal.role}.`);
         }
         if (body instanceof UnusableBody) throw body.error;

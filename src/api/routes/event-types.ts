@@ -34,14 +34,14 @@ export function eventTypeRoutes(deps: ApiDeps) {
         return createEventType(deps, principal, body);
       },
       {
-        auth: "admin",
+        auth: "global-admin",
         body: CreateEventTypeBody,
         response: { 201: EventTypeSchema, ...errors },
         detail: { summary: "Create an event type (global admin)" },
       },
     )
     .patch("/:name", ({ principal, params, body }) => updateEventType(deps, principal, params.name, body), {
-      auth: "admin",
+      auth: "global-admin",
       params: nameParam,
       body: UpdateEventTypeBody,
       response: { 200: EventTypeSchema, ...errors },
@@ -54,7 +54,7 @@ export function eventTypeRoutes(deps: ApiDeps) {
         set.status = 204;
       },
       {
-        auth: "admin",
+        auth: "global-admin",
         params: nameParam,
         response: { 204: t.Void(), ...errors },
         detail: { summary: "Archive an event type (global admin): no new events of it" },
