@@ -1,9 +1,11 @@
 import type { Database } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { StorageUnavailableError } from "../domain/errors.ts";
 import type { Store } from "../domain/store.ts";
 import * as schema from "./schema/index.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
 import { keyQueries } from "./store/keys.ts";
+import { storageProblem } from "./store/sqlite-errors.ts";
 import { webhookQueries } from "./store/webhooks.ts";
 
 /**
@@ -12,7 +14,7 @@ import { webhookQueries } from "./store/webhooks.ts";
  */
 export function createSqliteStore(sqlite: Database): Store {
   const db = drizzle(sqlite, { schema });
-  return {
+  return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
     ...webhookQueries(db),
@@ -29,5 +31,25 @@ export function createSqliteStore(sqlite: Database): Store {
     async close(): Promise<void> {
       sqlite.close();
     },
-  };
+  });
+}
+
+/**
+ * A full disk or an unwritable file is the storage's condition, not a bug: callers get a
+ * StorageUnavailableError (503 + Retry-After) and the process keeps running.
+ */
+function translateStorageErrors(store: Store): Store {
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const problem = storageProblem(err);
+        if (problem) throw new StorageUnavailableError(problem);
+        throw err;
+      }
+    };
+  }
+  return wrapped as unknown as Store;
 }

@@ -74,3 +74,12 @@ export class RateLimitedError extends DomainError {
 export function assertValid(errors: string[]): void {
   if (errors.length > 0) throw new ValidationError(errors);
 }
+
+/** Disk full, database read-only or locked: nothing was written; the client should retry. */
+export class StorageUnavailableError extends DomainError {
+  constructor(detail: string) {
+    super(503, "storage_unavailable", `The database cannot be written right now (${detail}); retry later.`, undefined, {
+      "retry-after": "5",
+    });
+  }
+}

@@ -1,5 +1,6 @@
 // Factories for tests: a fresh migrated SQLite file per harness, the real Elysia app, and a
 // real HTTP server on a loopback port when a test wants sockets.
+import type { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,8 @@ export const publicResolver: Resolver = async () => ["93.184.215.14"];
 
 export interface Harness {
   deps: ApiDeps;
+  /** The one connection, for tests that must break or inspect the storage itself. */
+  sqlite: Database;
   app: ReturnType<typeof createApp>;
   dir: string;
   /** Calls the app in-process with a JSON body and the given key. */
@@ -74,6 +77,7 @@ export async function harness(
   const app = createApp(deps);
   return {
     deps,
+    sqlite,
     app,
     dir,
     async call(method, path, opts = {}) {

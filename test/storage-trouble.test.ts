@@ -1,0 +1,25 @@
+// API.md §10 "Storage trouble": an unwritable database is a 503 with Retry-After, not a 500,
+// and service resumes by itself.
+import { afterEach, expect, test } from "bun:test";
+import { type Harness, harness } from "./support/harness.ts";
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+test("writes answer 503 storage_unavailable while the database refuses writes, then recover", async () => {
+  h = await harness();
+  // query_only makes every write fail with SQLITE_READONLY, as a read-only volume would.
+  h.sqlite.run("PRAGMA query_only = ON");
+  const refused = await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } });
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get("retry-after")).toBe("5");
+  expect(await refused.json()).toMatchObject({ error: "storage_unavailable" });
+  // Reads keep working.
+  expect((await h.call("GET", "/v1/event-types")).status).toBe(200);
+  const ready = await h.call("GET", "/readyz", { key: null });
+  expect(ready.status).toBe(503);
+
+  h.sqlite.run("PRAGMA query_only = OFF");
+  expect((await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } })).status).toBe(201);
+  expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
+});
