@@ -64,8 +64,9 @@ export async function startServer(
   const app = createApp(deps).listen({
     hostname: config.server.host,
     port: config.server.port,
-    // Our parser answers 413 with the JSON envelope; Bun's own limit is only a backstop.
-    maxRequestBodySize: config.server.max_body_bytes + 64 * 1024,
+    // Our parser answers 413 with the JSON envelope (without reading a body whose declared
+    // length is too large); Bun's own, bare 413 is only a backstop for absurd sizes.
+    maxRequestBodySize: Math.max(config.server.max_body_bytes * 4, 8 * 1024 * 1024),
   });
   const server = app.server;
   if (!server) throw new Error("the HTTP server did not start");

@@ -240,6 +240,25 @@ describe("order of checks", () => {
     expect((await h.call("POST", "/v1/webhooks", { body: small })).status).toBe(201);
   });
 
+  test("a too-weak role learns nothing about its query (403 before 422)", async () => {
+    const h = await fresh();
+    const viewer = await h.key("acme", "viewer");
+    await expectError(await h.call("GET", "/v1/keys?limit=abc", { key: viewer }), 403, "forbidden");
+    await expectError(await h.call("GET", "/v1/keys?limit=abc", { key: null }), 401, "unauthorized");
+  });
+
+  test("tenant_id in a webhook body: a tenant key naming another → 403; a global key omitting it → 422", async () => {
+    const h = await fresh();
+    const acme = await h.key("acme", "admin");
+    await expectError(
+      await h.call("POST", "/v1/webhooks", { key: acme, body: { ...HOOK, tenant_id: "globex" } }),
+      403,
+      "forbidden",
+    );
+    const body = await expectError(await h.call("POST", "/v1/webhooks", { body: HOOK }), 422, "validation_failed");
+    expect((body.errors as string[]).some((e) => e.startsWith("tenant_id"))).toBe(true);
+  });
+
   test("validation (422) comes before not-found (404)", async () => {
     const h = await fresh();
     const res = await h.call("PATCH", "/v1/webhooks/wh_missing", { body: { enabled: "yes" } });

@@ -9,7 +9,8 @@ import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
-const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+// Printable ASCII, spaces included; anything else (or longer) is replaced by our own id.
+const REQUEST_ID_RE = /^[\x20-\x7e]{1,128}$/;
 
 interface RequestMeta {
   id: string;
@@ -20,7 +21,13 @@ interface RequestMeta {
 function routeMatchers(app: { routes: { method: string; path: string }[] }) {
   return app.routes.map((r) => ({
     method: r.method,
-    re: new RegExp(`^${r.path.replace(/\/$/, "").replace(/:[^/]+/g, "[^/]+")}/?$`),
+    re: new RegExp(
+      `^${r.path
+        .replace(/\/$/, "")
+        .split("/")
+        .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+        .join("/")}/?$`,
+    ),
   }));
 }
 
@@ -62,7 +69,7 @@ export function createApp(deps: ApiDeps) {
         const path = new URL(request.url).pathname;
         matchers ??= routeMatchers(app);
         const allowed = [...new Set(matchers.filter((m) => m.re.test(path)).map((m) => m.method))];
-        if (allowed.length > 0) {
+        if (allowed.length > 0 && !allowed.includes(request.method)) {
           return withHeaders(
             errorResponse(
               405,

@@ -63,6 +63,13 @@ export class RateLimiter {
     for (const [k, b] of this.buckets) {
       if (b.tokens + (now - b.updatedAt) * this.perMs >= this.perMinute) this.buckets.delete(k);
     }
-    if (this.buckets.size >= MAX_BUCKETS) this.buckets.clear();
+    // Still full of active callers: forget the oldest half rather than everyone's state.
+    if (this.buckets.size >= MAX_BUCKETS) {
+      let drop = this.buckets.size / 2;
+      for (const k of this.buckets.keys()) {
+        if (drop-- <= 0) break;
+        this.buckets.delete(k);
+      }
+    }
   }
 }

@@ -3,7 +3,9 @@
 import { t } from "elysia";
 
 const Timestamp = t.String({ format: "date-time", description: "RFC 3339 UTC" });
-const Role = t.Union([t.Literal("viewer"), t.Literal("publisher"), t.Literal("admin")]);
+const Role = t.Union([t.Literal("viewer"), t.Literal("publisher"), t.Literal("admin")], {
+  error: "must be one of viewer, publisher, admin",
+});
 
 export const ErrorSchema = t.Object(
   {

@@ -140,12 +140,14 @@ async function checkHost(hostname: string, resolve: Resolver): Promise<string | 
 
 /**
  * Validates a webhook URL for creation or update. Returns the normalised URL (WHATWG href) or
- * every problem found, each starting with `url: `.
+ * every problem found, each starting with `url: `. `lookup: false` skips DNS (the caller already
+ * knows the request is refused) while still reporting every problem visible in the URL itself.
  */
 export async function checkDestination(
   rawUrl: string,
   policy: DestinationPolicy,
   resolve: Resolver,
+  opts: { lookup?: boolean } = {},
 ): Promise<{ url: string } | { errors: string[] }> {
   if (typeof rawUrl !== "string") return { errors: ["url: must be a string"] };
   const errors: string[] = [];
@@ -174,7 +176,7 @@ export async function checkDestination(
     // is refused anyway. Literal and localhost hosts are still reported, as that is free.
     const literalOrLocal =
       literalHostAddress(url.hostname) !== undefined || /(^|\.)localhost\.*$/.test(url.hostname);
-    if (errors.length === 0 || literalOrLocal) {
+    if ((errors.length === 0 && opts.lookup !== false) || literalOrLocal) {
       const hostError = await checkHost(url.hostname, resolve);
       if (hostError !== undefined) errors.push(hostError);
     }

@@ -44,7 +44,7 @@ export interface Harness {
   sqlite: Database;
   app: ReturnType<typeof createApp>;
   dir: string;
-  /** Calls the app in-process with a JSON body and the given key. */
+  /** Calls the app over HTTP on a loopback port, with a JSON body and the given key (default root). */
   call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   key(tenant: string, role: Role): Promise<string>;
   close(): Promise<void>;
@@ -75,6 +75,12 @@ export async function harness(
     readiness: async () => ({ ready: await store.ping(), checks: { database: true } }),
   };
   const app = createApp(deps);
+  const http = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxRequestBodySize: Math.max(config.server.max_body_bytes * 4, 8 * 1024 * 1024),
+    fetch: (req) => app.handle(req),
+  });
   return {
     deps,
     sqlite,
@@ -89,13 +95,15 @@ export async function harness(
         body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
         headers["content-type"] ??= "application/json";
       }
-      return app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+      // Over a real loopback socket, so HTTP parsing and headers are what a client sees.
+      return fetch(`${http.url.origin}${path}`, { method, headers, body });
     },
     async key(tenant, role) {
       const created = await createKey(deps, "operator", { tenant_id: tenant, role, name: `${tenant}-${role}` });
       return created.key;
     },
     async close() {
+      await http.stop(true);
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -148,13 +148,13 @@ export async function validateWebhookInput(
     else fields.secret = input.secret as string;
   }
   // DNS last, and only when it can change the answer: a request already refused for other
-  // reasons should not wait for a resolver.
-  if (typeof input.url === "string" && errors.length === 0) {
+  // reasons should not wait for a resolver (but still hears about everything else in its URL).
+  if (typeof input.url === "string") {
     const policy = {
       allowHttp: deps.config.security.allow_http,
       allowPrivateNetworks: deps.config.security.allow_private_networks,
     };
-    const res = await checkDestination(input.url, policy, deps.resolver);
+    const res = await checkDestination(input.url, policy, deps.resolver, { lookup: errors.length === 0 });
     if ("errors" in res) errors.push(...res.errors);
     else fields.url = res.url;
   }
