@@ -7,6 +7,10 @@ import type { Config } from "./config/types.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { openDatabase } from "./db/open.ts";
 import { createSqliteStore } from "./db/sqlite-store.ts";
+import { Dispatcher } from "./delivery/dispatcher.ts";
+import { policyFromConfig } from "./delivery/retry-policy.ts";
+import { createSender, type FetchLike } from "./delivery/sender.ts";
+import { startSweep } from "./delivery/sweep.ts";
 import { type Clock, systemClock } from "./domain/clock.ts";
 import { type Resolver, systemResolver } from "./domain/destination.ts";
 import { upsertDeclaredEventTypes } from "./domain/event-types.ts";
@@ -35,24 +39,38 @@ export function openMigrated(config: Config): { sqlite: Database; applied: numbe
 
 export async function startServer(
   config: Config,
-  opts: { logger?: Logger; clock?: Clock; resolver?: Resolver } = {},
+  opts: { logger?: Logger; clock?: Clock; resolver?: Resolver; fetch?: FetchLike } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level, config.log.format);
   const clock = opts.clock ?? systemClock;
   const { sqlite, applied } = openMigrated(config);
   if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
   const store = createSqliteStore(sqlite);
+  const resolver = opts.resolver ?? systemResolver;
+  const dispatcher = new Dispatcher({
+    store,
+    clock,
+    config,
+    logger,
+    resolver,
+    send: createSender(opts.fetch),
+    policy: policyFromConfig(config.delivery),
+    version: VERSION,
+    random: Math.random,
+  });
   const deps: ApiDeps = {
     store,
     clock,
     config,
-    resolver: opts.resolver ?? systemResolver,
+    resolver,
     logger,
     version: VERSION,
     limiter: new RateLimiter(config.rate_limit.per_minute, clock),
+    dispatch: dispatcher,
     async readiness() {
       const database = await store.ping();
-      return { ready: database, checks: { database } };
+      const dispatching = dispatcher.isRunning;
+      return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
     },
   };
   await upsertDeclaredEventTypes(deps);
@@ -60,6 +78,11 @@ export async function startServer(
   if (config.auth.jwt) {
     logger.warn("[auth.jwt] is configured, but JWT authentication is not available in this version; tokens are refused");
   }
+
+  // Deliveries left claimed by a previous run come back when their lease expires (the sweep);
+  // due ones are picked up right away.
+  dispatcher.start();
+  const sweep = startSweep({ store, clock, config, logger, wake: () => dispatcher.wake() });
 
   const app = createApp(deps).listen({
     hostname: config.server.host,
@@ -79,10 +102,14 @@ export async function startServer(
     port: server.port ?? config.server.port,
     stop() {
       stopping ??= (async () => {
-        // Stop accepting, let in-flight requests finish within the grace period, then cut.
+        // Stop accepting, let in-flight requests and attempts finish within the grace period,
+        // give unfinished claims back, then close the database.
+        const deadline = Date.now() + config.server.shutdown_grace;
         const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.server.shutdown_grace).unref());
         const done = await Promise.race([app.stop().then(() => "done" as const), grace]);
         if (done === "timeout") await app.stop(true);
+        await sweep.stop();
+        await dispatcher.stop(Math.max(0, deadline - Date.now()));
         await store.close();
         logger.info("hookline stopped");
       })();

@@ -4,7 +4,9 @@ import { parseJsonBody, UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
 import { docsPlugin } from "./docs.ts";
 import { domainErrorResponse, errorResponse, validationMessages } from "./errors.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -104,7 +106,9 @@ export function createApp(deps: ApiDeps) {
     .use(opsRoutes(deps))
     .use(keyRoutes(deps))
     .use(eventTypeRoutes(deps))
-    .use(webhookRoutes(deps));
+    .use(webhookRoutes(deps))
+    .use(eventRoutes(deps))
+    .use(deliveryRoutes(deps));
   return app;
 }
 

@@ -1,4 +1,5 @@
 import type { DomainDeps } from "../domain/deps.ts";
+import type { DispatchHandle } from "../domain/dispatch.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
@@ -11,5 +12,6 @@ export interface ApiDeps extends DomainDeps {
   logger: Logger;
   version: string;
   limiter: RateLimiter;
+  dispatch: DispatchHandle;
   readiness(): Promise<Readiness>;
 }

@@ -138,3 +138,77 @@ export const WebhookListQuery = t.Object({
   enabled: t.Optional(t.String({ description: "true or false" })),
   event: t.Optional(t.String({ description: "Only webhooks that would receive this event type" })),
 });
+
+// --- events and deliveries
+export const PublishBody = t.Object(
+  {
+    type: t.String({ description: "A known, non-archived event type" }),
+    data: t.Record(t.String(), t.Unknown(), { description: "Any JSON object; validated by the type's schema" }),
+    tenant_id: t.Optional(t.String({ description: "Required with a global key" })),
+    idempotency_key: t.Optional(t.String({ description: "Or the Idempotency-Key header" })),
+  },
+  { additionalProperties: false },
+);
+export const PublishedSchema = t.Object(
+  {
+    id: t.String(),
+    type: t.String(),
+    tenant_id: t.String(),
+    created_at: Timestamp,
+    deliveries: t.Integer({ description: "Deliveries created by the fan-out" }),
+  },
+  { title: "PublishedEvent" },
+);
+const DeliveryStatus = t.Union([t.Literal("pending"), t.Literal("delivering"), t.Literal("succeeded"), t.Literal("failed")]);
+export const AttemptSchema = t.Object(
+  {
+    n: t.Integer(),
+    started_at: Timestamp,
+    duration_ms: t.Integer(),
+    status_code: t.Union([t.Integer(), t.Null()]),
+    response_body: t.Union([t.String(), t.Null()]),
+    error: t.Union([t.String(), t.Null()]),
+  },
+  { title: "Attempt" },
+);
+export const DeliverySchema = t.Object(
+  {
+    id: t.String(),
+    event_id: t.String(),
+    webhook_id: t.String(),
+    event_type: t.String(),
+    status: DeliveryStatus,
+    attempts_count: t.Integer(),
+    next_attempt_at: t.Union([Timestamp, t.Null()]),
+    last_status_code: t.Union([t.Integer(), t.Null()]),
+    last_error: t.Union([t.String(), t.Null()]),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    attempts: t.Optional(t.Array(AttemptSchema)),
+  },
+  { title: "Delivery" },
+);
+export const DeliveryPageSchema = page(DeliverySchema, "DeliveryPage");
+export const EventSchema = t.Object(
+  {
+    id: t.String(),
+    type: t.String(),
+    tenant_id: t.String(),
+    idempotency_key: t.Union([t.String(), t.Null()]),
+    data: t.Unknown(),
+    created_at: Timestamp,
+  },
+  { title: "Event" },
+);
+export const EventWithDeliveriesSchema = t.Composite([EventSchema, t.Object({ deliveries: t.Array(DeliverySchema) })], {
+  title: "EventWithDeliveries",
+});
+export const EventPageSchema = page(EventSchema, "EventPage");
+export const DeliveryIdSchema = t.Object({ delivery_id: t.String() }, { title: "DeliveryAccepted" });
+export const SecretSchema = t.Object({ secret: t.String() }, { title: "Secret" });
+export const RotateBody = t.Object({ secret: t.Optional(t.String()) }, { additionalProperties: false });
+export const RecoverBody = t.Object(
+  { since: t.String({ description: "RFC 3339; failed deliveries created since then are requeued" }) },
+  { additionalProperties: false },
+);
+export const RequeuedSchema = t.Object({ requeued: t.Integer() }, { title: "Requeued" });

@@ -1,4 +1,5 @@
 // [[event_types]] entries: catalog entries upserted at start-up (API.md §3).
+import { schemaProblems } from "../domain/json-schema";
 import { isTable } from "./checks";
 import type { Problems } from "./problems";
 import type { EventTypeDecl } from "./types";
@@ -13,12 +14,23 @@ function toJsonObject(table: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(table)) as Record<string, unknown>;
 }
 
+// A schema that ajv cannot use would make every publish of the type fail; refuse it at start.
+function usable(
+  schema: Record<string, unknown>,
+  at: string,
+  problems: Problems,
+): Record<string, unknown> | undefined {
+  const found = schemaProblems(schema);
+  for (const problem of found) problems.add(at, problem);
+  return found.length === 0 ? schema : undefined;
+}
+
 function readSchema(
   value: unknown,
   at: string,
   problems: Problems,
 ): Record<string, unknown> | undefined {
-  if (isTable(value)) return toJsonObject(value);
+  if (isTable(value)) return usable(toJsonObject(value), at, problems);
   if (typeof value !== "string") {
     problems.add(at, "must be an inline table or a string holding a JSON object");
     return undefined;
@@ -33,7 +45,7 @@ function readSchema(
     );
     return undefined;
   }
-  if (isTable(parsed)) return parsed;
+  if (isTable(parsed)) return usable(parsed, at, problems);
   problems.add(at, 'must be a JSON object, e.g. \'{"type": "object"}\'');
   return undefined;
 }

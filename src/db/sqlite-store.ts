@@ -3,21 +3,31 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { Store } from "../domain/store.ts";
 import * as schema from "./schema/index.ts";
+import { deliveryQueries } from "./store/deliveries.ts";
+import { dispatchQueries } from "./store/dispatch.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
+import { ingestQueries } from "./store/ingest.ts";
 import { keyQueries } from "./store/keys.ts";
+import { maintenanceQueries } from "./store/maintenance.ts";
 import { storageProblem } from "./store/sqlite-errors.ts";
 import { webhookQueries } from "./store/webhooks.ts";
 
 /**
- * The SQLite implementation of the store seam. Each method runs synchronous drizzle calls
- * (bun:sqlite has no async API) and is async only to honour the interface.
+ * The SQLite implementation of the store seam. Each method runs synchronous calls (bun:sqlite
+ * has no async API) and is async only to honour the interface. Management paths use drizzle;
+ * the hot paths (ingest, claim, outcomes) use prepared statements.
  */
 export function createSqliteStore(sqlite: Database): Store {
   const db = drizzle(sqlite, { schema });
+  const { ingest, drainIngests } = ingestQueries(sqlite);
   return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
     ...webhookQueries(db),
+    ingest,
+    ...deliveryQueries(sqlite),
+    ...dispatchQueries(sqlite),
+    ...maintenanceQueries(sqlite),
     async ping(): Promise<boolean> {
       try {
         // BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing.
@@ -29,6 +39,7 @@ export function createSqliteStore(sqlite: Database): Store {
       }
     },
     async close(): Promise<void> {
+      drainIngests();
       sqlite.close();
     },
   });

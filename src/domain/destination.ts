@@ -112,7 +112,8 @@ function privateError(addresses: string[]): string {
 }
 
 /** Resolves and checks a host; returns an error string or undefined when it may be used. */
-async function checkHost(hostname: string, resolve: Resolver): Promise<string | undefined> {
+/** The host part of the check, also run again at delivery time (DNS may have changed since). */
+export async function checkHost(hostname: string, resolve: Resolver): Promise<string | undefined> {
   const literal = literalHostAddress(hostname);
   if (literal !== undefined) return isPrivateAddress(literal) ? privateError([literal]) : undefined;
   // RFC 6761: localhost names are loopback whatever DNS says, so refuse them without asking.

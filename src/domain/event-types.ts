@@ -2,6 +2,7 @@ import { toIso } from "./clock.ts";
 import type { DomainDeps } from "./deps.ts";
 import { assertValid, ConflictError, NotFoundError, ValidationError } from "./errors.ts";
 import { EVENT_TYPE_RE, isReservedTypeName, TEST_EVENT_TYPE } from "./event-patterns.ts";
+import { schemaProblems } from "./json-schema.ts";
 import { type Principal, requireGlobalAdmin } from "./principal.ts";
 import type { EventTypeRecord } from "./store.ts";
 
@@ -61,7 +62,7 @@ function checkDescription(v: unknown, errors: string[]): void {
 
 function checkSchema(v: unknown, errors: string[]): void {
   if (v === undefined || v === null) return;
-  if (typeof v !== "object" || Array.isArray(v)) errors.push("schema: must be a JSON Schema object");
+  for (const problem of schemaProblems(v)) errors.push(`schema: ${problem}`);
 }
 
 export function checkEventTypeName(name: unknown, errors: string[], field = "name"): void {

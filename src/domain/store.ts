@@ -63,6 +63,111 @@ export interface KeyFilter extends PageRequest {
 
 export type WriteResult = { ok: true } | { ok: false; reason: "duplicate" };
 
+export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed";
+
+export interface EventRecord {
+  id: string;
+  tenantId: string;
+  type: string;
+  /** The exact body every receiver gets, byte-identical on every retry. */
+  payload: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  createdAt: number;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  eventId: string;
+  webhookId: string;
+  tenantId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attemptsCount: number;
+  retryBase: number;
+  retryStartedAt: number | null;
+  nextAttemptAt: number | null;
+  leaseExpiresAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  n: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+}
+
+export interface IngestRequest {
+  event: EventRecord;
+  /** An event with the same idempotency key created before this time no longer counts. */
+  idempotencySince: number;
+  /** The test endpoint: one delivery to this webhook only, enabled or not. */
+  onlyWebhookId?: string;
+}
+
+export type IngestResult =
+  | { kind: "created"; event: EventRecord; deliveryIds: string[] }
+  | { kind: "replay"; event: EventRecord; deliveries: number }
+  | { kind: "conflict"; event: EventRecord };
+
+/** A claimed delivery with everything needed to send it, read in the claiming transaction. */
+export interface ClaimedDelivery {
+  id: string;
+  eventId: string;
+  webhookId: string;
+  tenantId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attemptsCount: number;
+  retryBase: number;
+  retryStartedAt: number | null;
+  createdAt: number;
+  payload: string;
+  url: string;
+  headers: Record<string, string>;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  leaseMs: number;
+  perWebhookCap: number;
+  /** Attempts in flight per webhook in this process, so the cap holds across claims. */
+  inflight: ReadonlyMap<string, number>;
+}
+
+export type AttemptResult = "succeeded" | "retry" | "failed" | "gone";
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  webhookId: string;
+  attempt: Omit<AttemptRecord, "deliveryId" | "n">;
+  /** A manual retry changes the state only when it succeeds. */
+  manual: boolean;
+  result: AttemptResult;
+  nextAttemptAt: number | null;
+  retryStartedAt: number;
+}
+
+export interface DeliveryFilter extends PageRequest {
+  webhookId: string;
+  status?: DeliveryStatus;
+}
+
+export interface EventFilter extends PageRequest {
+  tenantId?: string;
+  type?: string;
+}
+
 export interface Store {
   insertKey(key: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -99,6 +204,35 @@ export interface Store {
   ): Promise<WebhookRecord | "duplicate" | undefined>;
   /** Removes the webhook with its deliveries and attempts. */
   deleteWebhook(id: string): Promise<boolean>;
+
+  /** Commits the event and its fan-out deliveries together (group-committed with others). */
+  ingest(request: IngestRequest): Promise<IngestResult>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  listEvents(filter: EventFilter): Promise<EventRecord[]>;
+  listEventDeliveries(eventId: string): Promise<DeliveryRecord[]>;
+
+  getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
+  listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  /** The delivery with its event and webhook, for a manual attempt (no claim). */
+  loadForSend(deliveryId: string): Promise<ClaimedDelivery | undefined>;
+  /** Failed deliveries of the webhook created at or after `since` become pending, schedule restarted. */
+  requeueFailed(webhookId: string, since: number, now: number): Promise<number>;
+  rotateSecret(webhookId: string, secret: string, previousExpiresAt: number, now: number): Promise<void>;
+
+  /** Moves due pending deliveries to delivering under a lease, respecting the per-webhook cap. */
+  claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /** Records attempts and next states in one transaction; returns webhooks it disabled. */
+  recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]>;
+  /** Gives claims back (shutdown): pending again, due now. */
+  releaseClaims(deliveryIds: string[], now: number): Promise<void>;
+  /** Expired leases (a crashed or stopped process) back to pending. */
+  recoverExpiredLeases(now: number): Promise<number>;
+  nextDueAt(): Promise<number | undefined>;
+  disableFailingWebhooks(failingSinceBefore: number, now: number): Promise<string[]>;
+  /** Deletes up to `limit` events created before `before` whose deliveries are all finished. */
+  purgeFinished(before: number, limit: number): Promise<number>;
+  clearIdempotencyKeys(before: number, limit: number): Promise<number>;
 
   /** True when the database answers and accepts writes. */
   ping(): Promise<boolean>;

@@ -12,6 +12,9 @@ import type { Config } from "../../src/config/types.ts";
 import { applyMigrations } from "../../src/db/migrate.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { createSqliteStore } from "../../src/db/sqlite-store.ts";
+import { Dispatcher } from "../../src/delivery/dispatcher.ts";
+import { policyFromConfig } from "../../src/delivery/retry-policy.ts";
+import { createSender, type FetchLike } from "../../src/delivery/sender.ts";
 import { type Clock, systemClock } from "../../src/domain/clock.ts";
 import type { Resolver } from "../../src/domain/destination.ts";
 import { createKey } from "../../src/domain/keys.ts";
@@ -40,6 +43,8 @@ export const publicResolver: Resolver = async () => ["93.184.215.14"];
 
 export interface Harness {
   deps: ApiDeps;
+  /** Not started unless `autoDispatch`: tests drive it with `dispatchOnce(now)`. */
+  dispatcher: Dispatcher;
   /** The one connection, for tests that must break or inspect the storage itself. */
   sqlite: Database;
   app: ReturnType<typeof createApp>;
@@ -52,7 +57,7 @@ export interface Harness {
 
 export async function harness(
   overrides: DeepPartial<Config> = {},
-  extra: { clock?: Clock; resolver?: Resolver } = {},
+  extra: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike; autoDispatch?: boolean; random?: () => number } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
@@ -64,12 +69,27 @@ export async function harness(
   applyMigrations(sqlite);
   const store = createSqliteStore(sqlite);
   const clock = extra.clock ?? systemClock;
+  const logger = createLogger("silent");
+  const resolver = extra.resolver ?? publicResolver;
+  const dispatcher = new Dispatcher({
+    store,
+    clock,
+    config,
+    logger,
+    resolver,
+    send: createSender(extra.fetch),
+    policy: policyFromConfig(config.delivery),
+    version: "0.0.0-test",
+    random: extra.random ?? (() => 0.5),
+  });
+  if (extra.autoDispatch) dispatcher.start();
   const deps: ApiDeps = {
     store,
     clock,
     config,
-    resolver: extra.resolver ?? publicResolver,
-    logger: createLogger("silent"),
+    resolver,
+    logger,
+    dispatch: dispatcher,
     version: "0.0.0-test",
     limiter: new RateLimiter(config.rate_limit.per_minute, clock),
     readiness: async () => ({ ready: await store.ping(), checks: { database: true } }),
@@ -83,6 +103,7 @@ export async function harness(
   });
   return {
     deps,
+    dispatcher,
     sqlite,
     app,
     dir,
@@ -104,6 +125,7 @@ export async function harness(
     },
     async close() {
       await http.stop(true);
+      await dispatcher.stop(0);
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

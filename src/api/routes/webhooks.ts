@@ -1,5 +1,8 @@
 import { Elysia, t } from "elysia";
+import { recoverWebhook } from "../../domain/deliveries/actions.ts";
+import { listWebhookDeliveries } from "../../domain/deliveries/read.ts";
 import { parsePage } from "../../domain/pagination.ts";
+import { rotateSecret, sendTestEvent } from "../../domain/webhooks/actions.ts";
 import { createWebhook } from "../../domain/webhooks/create.ts";
 import { getWebhook, listWebhooks } from "../../domain/webhooks/read.ts";
 import { deleteWebhook, updateWebhook } from "../../domain/webhooks/update.ts";
@@ -7,6 +10,13 @@ import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import {
   CreatedWebhookSchema,
+  DeliveryIdSchema,
+  DeliveryPageSchema,
+  PageQuery,
+  RecoverBody,
+  RequeuedSchema,
+  RotateBody,
+  SecretSchema,
   CreateWebhookBody,
   ErrorSchema,
   UpdateWebhookBody,
@@ -65,6 +75,52 @@ export function webhookRoutes(deps: ApiDeps) {
         params: idParam,
         response: { 204: t.Void(), ...errors },
         detail: { summary: "Delete a webhook with its pending deliveries and history" },
+      },
+    )
+    .get(
+      "/:id/deliveries",
+      ({ principal, params, query }) =>
+        listWebhookDeliveries(deps, principal, params.id, parsePage(query, "dlv"), query.status),
+      {
+        auth: "viewer",
+        params: idParam,
+        query: t.Object({ ...PageQuery, status: t.Optional(t.String({ description: "pending, delivering, succeeded or failed" })) }),
+        response: { 200: DeliveryPageSchema, ...errors },
+        detail: { summary: "The webhook's deliveries, newest first" },
+      },
+    )
+    .post(
+      "/:id/test",
+      async ({ principal, params, set }) => {
+        set.status = 202;
+        return sendTestEvent(deps, deps.dispatch, principal, params.id);
+      },
+      {
+        auth: "admin",
+        params: idParam,
+        response: { 202: DeliveryIdSchema, ...errors },
+        detail: { summary: "Send a signed webhook.test event to this webhook only" },
+      },
+    )
+    .post("/:id/rotate-secret", ({ principal, params, body }) => rotateSecret(deps, principal, params.id, body), {
+      auth: "admin",
+      params: idParam,
+      body: RotateBody,
+      response: { 200: SecretSchema, ...errors },
+      detail: { summary: "New signing secret; the old one keeps signing for signing.rotation_overlap" },
+    })
+    .post(
+      "/:id/recover",
+      async ({ principal, params, body, set }) => {
+        set.status = 202;
+        return recoverWebhook(deps, deps.dispatch, principal, params.id, body);
+      },
+      {
+        auth: "admin",
+        params: idParam,
+        body: RecoverBody,
+        response: { 202: RequeuedSchema, ...errors },
+        detail: { summary: "Schedule every failed delivery created since `since` again" },
       },
     );
 }

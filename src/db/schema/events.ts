@@ -42,6 +42,13 @@ export const deliveries = sqliteTable(
     eventType: text("event_type").notNull(),
     status: text("status", { enum: ["pending", "delivering", "succeeded", "failed"] }).notNull(),
     attemptsCount: integer("attempts_count").notNull().default(0),
+    /**
+     * attempts_count when the retry schedule last (re)started: recover restarts the schedule
+     * while attempt numbers continue.
+     */
+    retryBase: integer("retry_base").notNull().default(0),
+    /** When the first attempt of the current schedule was made (for retry_every/retry_for). */
+    retryStartedAt: integer("retry_started_at"),
     nextAttemptAt: integer("next_attempt_at"),
     leaseExpiresAt: integer("lease_expires_at"),
     lastStatusCode: integer("last_status_code"),

@@ -31,3 +31,8 @@ export function renderWebhook(w: WebhookRecord): WebhookView {
     updated_at: toIso(w.updatedAt),
   };
 }
+
+/** Why a disabled webhook's pending deliveries failed, as their `last_error` says. */
+export function disabledError(reason: string): string {
+  return `webhook disabled (${reason})`;
+}

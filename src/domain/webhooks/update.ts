@@ -3,7 +3,7 @@ import { assertValid, ConflictError, NotFoundError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import type { WebhookChanges } from "../store.ts";
 import { loadWebhook } from "./read.ts";
-import { renderWebhook, type WebhookView } from "./render.ts";
+import { disabledError, renderWebhook, type WebhookView } from "./render.ts";
 import { validateWebhookInput, type WebhookInput } from "./validate.ts";
 
 export async function updateWebhook(
@@ -28,7 +28,7 @@ export async function updateWebhook(
     Object.assign(changes, { enabled: true, disabledReason: null, failureCount: 0, failingSince: null });
   } else if (fields.enabled === false && current.enabled) {
     Object.assign(changes, { enabled: false, disabledReason: "manual" });
-    failReason = "webhook disabled (manual)";
+    failReason = disabledError("manual");
   }
   const res = await deps.store.updateWebhook(current.id, changes, deps.clock.now(), failReason);
   if (res === "duplicate") throw new ConflictError(`A webhook for ${changes.url} already exists in this tenant.`);

@@ -1,0 +1,33 @@
+import { Elysia, t } from "elysia";
+import { retryDelivery } from "../../domain/deliveries/actions.ts";
+import { getDelivery } from "../../domain/deliveries/read.ts";
+import { authPlugin } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { DeliveryIdSchema, DeliverySchema, ErrorSchema } from "../schemas.ts";
+
+const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema };
+const idParam = t.Object({ id: t.String() });
+
+export function deliveryRoutes(deps: ApiDeps) {
+  return new Elysia({ prefix: "/v1/deliveries", detail: { tags: ["Deliveries"] } })
+    .use(authPlugin(deps))
+    .get("/:id", ({ principal, params }) => getDelivery(deps, principal, params.id), {
+      auth: "viewer",
+      params: idParam,
+      response: { 200: DeliverySchema, ...errors },
+      detail: { summary: "Get a delivery with its attempts" },
+    })
+    .post(
+      "/:id/retry",
+      async ({ principal, params, set }) => {
+        set.status = 202;
+        return retryDelivery(deps, deps.dispatch, principal, params.id);
+      },
+      {
+        auth: "admin",
+        params: idParam,
+        response: { 202: DeliveryIdSchema, ...errors },
+        detail: { summary: "One more attempt now, whatever the status (409 if the webhook is disabled)" },
+      },
+    );
+}

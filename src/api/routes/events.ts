@@ -1,0 +1,52 @@
+import { Elysia, t } from "elysia";
+import { publishEvent } from "../../domain/events/publish.ts";
+import { getEvent, listEvents } from "../../domain/events/read.ts";
+import { parsePage } from "../../domain/pagination.ts";
+import { authPlugin } from "../auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import {
+  ErrorSchema,
+  EventPageSchema,
+  EventWithDeliveriesSchema,
+  PageQuery,
+  PublishBody,
+  PublishedSchema,
+  TenantQuery,
+} from "../schemas.ts";
+
+const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
+
+export function eventRoutes(deps: ApiDeps) {
+  return new Elysia({ prefix: "/v1/events", detail: { tags: ["Events"] } })
+    .use(authPlugin(deps))
+    .post(
+      "",
+      async ({ principal, body, request, set }) => {
+        const published = await publishEvent(deps, principal, body, request.headers.get("idempotency-key") ?? undefined);
+        // Committed: hand the new deliveries to the dispatcher without waiting for a poll.
+        if (published.deliveryIds.length > 0) deps.dispatch.wake();
+        set.status = published.status;
+        return published.body;
+      },
+      {
+        auth: "publisher",
+        body: PublishBody,
+        response: { 200: PublishedSchema, 202: PublishedSchema, ...errors },
+        detail: {
+          summary: "Publish an event (202 once it and its deliveries are on disk; 200 replays an idempotency key)",
+        },
+      },
+    )
+    .get("", ({ principal, query }) => listEvents(deps, principal, parsePage(query, "evt"), query), {
+      auth: "viewer",
+      query: t.Object({ ...PageQuery, ...TenantQuery, type: t.Optional(t.String()) }),
+      response: { 200: EventPageSchema, ...errors },
+      detail: { summary: "List events, newest first" },
+    })
+    .get("/:id", ({ principal, params }) => getEvent(deps, principal, params.id), {
+      auth: "viewer",
+      params: t.Object({ id: t.String() }),
+      response: { 200: EventWithDeliveriesSchema, ...errors },
+      detail: { summary: "Get an event with its deliveries" },
+    });
+}

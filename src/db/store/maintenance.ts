@@ -1,0 +1,25 @@
+import type { Database } from "bun:sqlite";
+import { idBoundary } from "../../domain/ids.ts";
+
+/** Retention and housekeeping, always in bounded batches so no transaction runs long. */
+export function maintenanceQueries(sqlite: Database) {
+  // Ids are time-sortable, so "created before" is a primary-key range scan.
+  const purge = sqlite.query<{ id: string }, [string, number]>(
+    `DELETE FROM events WHERE id IN (
+       SELECT e.id FROM events e WHERE e.id < ?1
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'delivering'))
+       LIMIT ?2) RETURNING id`,
+  );
+  const clearKeys = sqlite.query<{ id: string }, [string, number]>(
+    `UPDATE events SET idempotency_key = NULL WHERE id IN (
+       SELECT id FROM events WHERE id < ?1 AND idempotency_key IS NOT NULL LIMIT ?2) RETURNING id`,
+  );
+  return {
+    async purgeFinished(before: number, limit: number): Promise<number> {
+      return sqlite.transaction(() => purge.all(idBoundary("evt", before), limit).length).immediate();
+    },
+    async clearIdempotencyKeys(before: number, limit: number): Promise<number> {
+      return clearKeys.all(idBoundary("evt", before), limit).length;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Raw rows of the hot-path queries (prepared bun:sqlite statements, no ORM mapping) and their
+// conversion to the domain records.
+import type { AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, EventRecord } from "../../domain/store.ts";
+
+export interface EventRow {
+  id: string;
+  tenant_id: string;
+  type: string;
+  payload: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: number;
+}
+
+export function toEvent(r: EventRow): EventRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    type: r.type,
+    payload: r.payload,
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    createdAt: r.created_at,
+  };
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempts_count: number;
+  retry_base: number;
+  retry_started_at: number | null;
+  next_attempt_at: number | null;
+  lease_expires_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toDelivery(r: DeliveryRow): DeliveryRecord {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    webhookId: r.webhook_id,
+    tenantId: r.tenant_id,
+    eventType: r.event_type,
+    status: r.status,
+    attemptsCount: r.attempts_count,
+    retryBase: r.retry_base,
+    retryStartedAt: r.retry_started_at,
+    nextAttemptAt: r.next_attempt_at,
+    leaseExpiresAt: r.lease_expires_at,
+    lastStatusCode: r.last_status_code,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  n: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+export function toAttempt(r: AttemptRow): AttemptRecord {
+  return {
+    deliveryId: r.delivery_id,
+    n: r.n,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    statusCode: r.status_code,
+    responseBody: r.response_body,
+    error: r.error,
+  };
+}
+
+/** Columns of a delivery joined with its event and webhook: all a send needs. */
+export const SEND_COLUMNS = `d.id, d.event_id, d.webhook_id, d.tenant_id, d.event_type, d.status, d.attempts_count,
+  d.retry_base, d.retry_started_at, d.created_at, e.payload, w.url, w.headers, w.secret,
+  w.previous_secret, w.previous_secret_expires_at`;
+
+export const SEND_JOIN = "deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
+
+export interface SendRow {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempts_count: number;
+  retry_base: number;
+  retry_started_at: number | null;
+  created_at: number;
+  payload: string;
+  url: string;
+  headers: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+}
+
+export function toClaimed(r: SendRow): ClaimedDelivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    webhookId: r.webhook_id,
+    tenantId: r.tenant_id,
+    eventType: r.event_type,
+    status: r.status,
+    attemptsCount: r.attempts_count,
+    retryBase: r.retry_base,
+    retryStartedAt: r.retry_started_at,
+    createdAt: r.created_at,
+    payload: r.payload,
+    url: r.url,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    secret: r.secret,
+    previousSecret: r.previous_secret,
+    previousSecretExpiresAt: r.previous_secret_expires_at,
+  };
+}

@@ -1,0 +1,69 @@
+// One attempt of one delivery, from a claimed row to the outcome to record. Pure decisions
+// (classify, next delay) live in retry-policy.ts; this file wires them to the sender.
+import type { Config } from "../config/types.ts";
+import type { Clock } from "../domain/clock.ts";
+import { checkHost, type Resolver } from "../domain/destination.ts";
+import type { AttemptOutcome, ClaimedDelivery } from "../domain/store.ts";
+import { classify, nextRetryDelay, type RetryPolicy } from "./retry-policy.ts";
+import type { Sender, SendResult } from "./sender.ts";
+import { activeSecrets, deliveryHeaders } from "./signing.ts";
+
+export interface AttemptDeps {
+  config: Config;
+  clock: Clock;
+  send: Sender;
+  resolver: Resolver;
+  policy: RetryPolicy;
+  version: string;
+  random: () => number;
+}
+
+/** Re-checks the destination at delivery time: a name may resolve elsewhere than at creation. */
+async function refusedDestination(deps: AttemptDeps, url: string): Promise<string | undefined> {
+  if (deps.config.security.allow_private_networks) return undefined;
+  const problem = await checkHost(new URL(url).hostname, deps.resolver);
+  return problem?.replace(/^url: /, "destination refused: ");
+}
+
+export async function runAttempt(deps: AttemptDeps, d: ClaimedDelivery, manual: boolean): Promise<AttemptOutcome> {
+  const startedAt = deps.clock.now();
+  const refused = await refusedDestination(deps, d.url);
+  let result: SendResult;
+  if (refused !== undefined) {
+    result = { startedAt, durationMs: 0, statusCode: null, responseBody: null, error: refused, retryAfter: null };
+  } else {
+    const headers = deliveryHeaders({
+      customHeaders: d.headers,
+      eventId: d.eventId,
+      timestampSec: Math.floor(startedAt / 1000),
+      body: d.payload,
+      secrets: activeSecrets(d.secret, d.previousSecret, d.previousSecretExpiresAt, startedAt),
+      ...(deps.config.signing.hex_header ? { hexHeader: deps.config.signing.hex_header } : {}),
+      version: deps.version,
+    });
+    result = await deps.send({
+      url: d.url,
+      headers,
+      body: d.payload,
+      timeoutMs: deps.config.delivery.timeout,
+      maxResponseBytes: deps.config.delivery.max_response_bytes,
+    });
+  }
+  const finishedAt = deps.clock.now();
+  const attempt = {
+    startedAt,
+    durationMs: Math.round(result.durationMs),
+    statusCode: result.statusCode,
+    responseBody: result.responseBody,
+    error: result.error,
+  };
+  const retryStartedAt = d.retryStartedAt ?? startedAt;
+  const base = { deliveryId: d.id, webhookId: d.webhookId, attempt, manual, retryStartedAt };
+  const outcome = classify(result, finishedAt);
+  if (outcome.kind === "success") return { ...base, result: "succeeded", nextAttemptAt: null };
+  if (outcome.kind === "gone") return { ...base, result: "gone", nextAttemptAt: null };
+  const failedSoFar = d.attemptsCount + 1 - d.retryBase;
+  const delay = nextRetryDelay(deps.policy, failedSoFar, startedAt - retryStartedAt, deps.random, outcome.retryAfterMs);
+  if (delay === null) return { ...base, result: "failed", nextAttemptAt: null };
+  return { ...base, result: "retry", nextAttemptAt: finishedAt + delay };
+}

@@ -1,0 +1,211 @@
+import type { DispatchHandle } from "../domain/dispatch.ts";
+import type { AttemptOutcome, ClaimedDelivery, Store } from "../domain/store.ts";
+import type { Logger } from "../observability/logger.ts";
+import { type AttemptDeps, runAttempt } from "./attempt.ts";
+
+// How long past the attempt timeout a claim stays ours: the lease must outlive every attempt
+// that is still running, or another process could claim it too early.
+const LEASE_MARGIN_MS = 5_000;
+// The longest the dispatcher sleeps with nothing due; the sweep also wakes it.
+const MAX_IDLE_MS = 30_000;
+
+export interface DispatcherDeps extends AttemptDeps {
+  store: Store;
+  logger: Logger;
+}
+
+interface QueuedOutcome {
+  outcome: AttemptOutcome;
+  done: () => void;
+}
+
+/**
+ * Claims due deliveries and sends them, at most `delivery.concurrency` at a time overall and
+ * `delivery.per_webhook_concurrency` per webhook, so a slow receiver cannot starve the others.
+ * The database is the queue: a wake-up after each commit avoids polling delays, and a claim
+ * is a lease that a crash gives back when it expires.
+ */
+export class Dispatcher implements DispatchHandle {
+  private running = false;
+  private inflight = 0;
+  private readonly perWebhook = new Map<string, number>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly claimed = new Set<string>();
+  private pumping = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private outcomes: QueuedOutcome[] = [];
+  private lastClaimed = 0;
+  private flushScheduled = false;
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  wake(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => void this.pump());
+  }
+
+  attemptNow(delivery: ClaimedDelivery): void {
+    this.launch(delivery, true);
+  }
+
+  /**
+   * Claims what is due at `now` (as capacity allows), sends it and waits for every outcome to
+   * be recorded. Tests drive time with it; the running dispatcher uses the same path.
+   */
+  async dispatchOnce(now: number = this.deps.clock.now()): Promise<number> {
+    const started = await this.claimAndLaunch(now);
+    await Promise.all([...this.tasks]);
+    return started;
+  }
+
+  /** Stops claiming, lets in-flight attempts finish within `graceMs`, gives back the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    const all = Promise.all([...this.tasks]);
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
+    ]);
+    this.flushOutcomes();
+    if (timedOut && this.claimed.size > 0) {
+      // The attempts still running will be retried by whoever starts next: at-least-once.
+      await this.deps.store.releaseClaims([...this.claimed], this.deps.clock.now());
+      this.deps.logger.warn({ released: this.claimed.size }, "shutdown grace over: unfinished deliveries released");
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.claimAndLaunch(this.deps.clock.now());
+      } while (this.again && this.running);
+    } catch (err) {
+      this.deps.logger.error({ err }, "dispatcher could not claim deliveries");
+    } finally {
+      this.pumping = false;
+    }
+    await this.armTimer();
+  }
+
+  private async claimAndLaunch(now: number): Promise<number> {
+    const { config, store } = this.deps;
+    const capacity = config.delivery.concurrency - this.inflight;
+    if (capacity <= 0) return 0;
+    const claims = await store.claimDue(now, {
+      limit: capacity,
+      leaseMs: config.delivery.timeout + LEASE_MARGIN_MS,
+      perWebhookCap: config.delivery.per_webhook_concurrency,
+      inflight: this.perWebhook,
+    });
+    for (const c of claims) this.launch(c, false);
+    this.lastClaimed = claims.length;
+    // A full batch means more may be due: look again once this one is under way.
+    if (claims.length === capacity) this.again = true;
+    return claims.length;
+  }
+
+  private launch(d: ClaimedDelivery, manual: boolean): void {
+    this.inflight++;
+    this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
+    if (!manual) this.claimed.add(d.id);
+    const task = runAttempt(this.deps, d, manual)
+      .then((outcome) => this.record(outcome))
+      .catch((err: unknown) => {
+        // The claim stays leased and comes back after the lease: nothing is lost.
+        this.deps.logger.error({ err, delivery_id: d.id }, "attempt could not be recorded");
+      })
+      .finally(() => {
+        this.inflight--;
+        const left = (this.perWebhook.get(d.webhookId) ?? 1) - 1;
+        if (left > 0) this.perWebhook.set(d.webhookId, left);
+        else this.perWebhook.delete(d.webhookId);
+        this.claimed.delete(d.id);
+        this.tasks.delete(task);
+        this.wake();
+      });
+    this.tasks.add(task);
+  }
+
+  /** Outcomes finishing in the same turn are written in one transaction. */
+  private record(outcome: AttemptOutcome): Promise<void> {
+    if (outcome.result !== "succeeded") {
+      this.deps.logger.info(
+        {
+          delivery_id: outcome.deliveryId,
+          webhook_id: outcome.webhookId,
+          status_code: outcome.attempt.statusCode,
+          error: outcome.attempt.error,
+          result: outcome.result,
+        },
+        "delivery attempt failed",
+      );
+    }
+    return new Promise<void>((done) => {
+      this.outcomes.push({ outcome, done });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushOutcomes());
+      }
+    });
+  }
+
+  private flushOutcomes(): void {
+    this.flushScheduled = false;
+    const batch = this.outcomes;
+    this.outcomes = [];
+    if (batch.length === 0) return;
+    const now = this.deps.clock.now();
+    this.deps.store
+      .recordOutcomes(
+        batch.map((b) => b.outcome),
+        now,
+        this.deps.config.delivery.disable_after,
+      )
+      .then((disabled) => {
+        for (const id of disabled) this.deps.logger.warn({ webhook_id: id }, "webhook disabled");
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err }, "attempt outcomes could not be written"))
+      .finally(() => {
+        for (const b of batch) b.done();
+      });
+  }
+
+  /** Sleeps until the next scheduled retry (bounded), so retries are not late by a sweep period. */
+  private async armTimer(): Promise<void> {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    let delay = MAX_IDLE_MS;
+    try {
+      const due = await this.deps.store.nextDueAt();
+      if (due !== undefined) delay = Math.min(MAX_IDLE_MS, Math.max(0, due - this.deps.clock.now()));
+      // Due work that could not be claimed waits for a free slot; finishing attempts wake us,
+      // so only look again now and then instead of spinning.
+      if (delay === 0 && this.lastClaimed === 0) delay = 1_000;
+    } catch {
+      // The sweep will wake us.
+    }
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref?.();
+  }
+}

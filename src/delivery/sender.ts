@@ -1,0 +1,201 @@
+// The HTTP client of one delivery attempt. It never throws: every failure becomes facts on the
+// result (status, error string), and retry-policy.ts decides what they mean (STYLE.md point 4).
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface SendRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Bounds the whole attempt: connect, headers and reading the body (API.md §10). */
+  timeoutMs: number;
+  /** Response body bytes kept; the rest is cancelled unread. 0 keeps none. */
+  maxResponseBytes: number;
+}
+
+export interface SendResult {
+  /** Epoch ms from the injected clock, for the attempt row. */
+  startedAt: number;
+  /** Fractional ms from a monotonic clock, so a wall-clock step cannot make it negative. */
+  durationMs: number;
+  /** null when no response arrived (timeout, refused, DNS, TLS). A 3xx is kept, never followed. */
+  statusCode: number | null;
+  /** Cut at maxResponseBytes on a UTF-8 boundary; null when no response or nothing to keep. */
+  responseBody: string | null;
+  /**
+   * A short readable reason, or null. It may accompany a status code: the headers arrived but the
+   * body read timed out or broke. classify() treats a 2xx with an error as a failed attempt,
+   * because the attempt did not complete within its timeout.
+   */
+  error: string | null;
+  retryAfter: string | null;
+}
+
+export type Sender = (req: SendRequest) => Promise<SendResult>;
+
+class AttemptTimeout extends Error {
+  override name = "TimeoutError";
+}
+
+export function createSender(fetchFn: FetchLike = fetch, now: () => number = Date.now): Sender {
+  return async (req) => {
+    const startedAt = now();
+    const t0 = performance.now();
+    const result: SendResult = {
+      startedAt,
+      durationMs: 0,
+      statusCode: null,
+      responseBody: null,
+      error: null,
+      retryAfter: null,
+    };
+    const controller = new AbortController();
+    let timedOut = false;
+    // Racing every await against this promise keeps the bound even if an implementation of
+    // fetch (or a stalled body stream) were slow to honour the abort signal.
+    const deadline = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener("abort", () => reject(new AttemptTimeout("timeout")), {
+        once: true,
+      });
+    });
+    deadline.catch(() => {});
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, req.timeoutMs);
+    const isTimeout = (e: unknown) => timedOut || (e instanceof Error && e.name === "TimeoutError");
+
+    try {
+      let res: Response;
+      try {
+        res = await Promise.race([
+          fetchFn(req.url, {
+            method: "POST",
+            headers: req.headers,
+            body: req.body,
+            // A receiver's redirect is a failed attempt recorded with its 3xx: following it would
+            // send signed events to a URL nobody registered (and past the destination checks).
+            redirect: "manual",
+            signal: controller.signal,
+          }),
+          deadline,
+        ]);
+      } catch (e) {
+        result.error = isTimeout(e) ? `timeout after ${req.timeoutMs}ms` : describeError(e, req.url);
+        return result;
+      }
+      result.statusCode = res.status;
+      result.retryAfter = res.headers.get("retry-after");
+      const read = await readCapped(res, req.maxResponseBytes, deadline);
+      // What arrived before a stall or a reset is kept: it often says what the receiver was doing.
+      result.responseBody = read.text;
+      if (read.failed) {
+        result.error = isTimeout(read.cause)
+          ? `timeout after ${req.timeoutMs}ms while reading the response`
+          : `${describeError(read.cause, req.url)} while reading the response`;
+      }
+      return result;
+    } finally {
+      clearTimeout(timer);
+      result.durationMs = performance.now() - t0;
+    }
+  };
+}
+
+/**
+ * Reads at most `max` bytes with a stream reader and cancels the rest, so a huge or endless
+ * response costs neither memory nor time (the socket is closed rather than drained).
+ */
+async function readCapped(
+  res: Response,
+  max: number,
+  deadline: Promise<never>,
+): Promise<{ text: string | null; failed: boolean; cause?: unknown }> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let ended = false;
+  let failed = false;
+  let cause: unknown;
+  const reader = res.body?.getReader();
+  try {
+    while (reader && total < max) {
+      const chunk = await Promise.race([reader.read(), deadline]);
+      if (chunk.done) break;
+      const take = Math.min(chunk.value.byteLength, max - total);
+      parts.push(take < chunk.value.byteLength ? chunk.value.subarray(0, take) : chunk.value);
+      total += take;
+    }
+    ended = !reader || total < max;
+  } catch (e) {
+    failed = true;
+    cause = e;
+  } finally {
+    // Not awaited: cancelling may wait on the network, and the attempt is over either way.
+    if (reader && !ended) reader.cancel().catch(() => {});
+  }
+  if (max <= 0) return { text: null, failed, cause };
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    bytes.set(p, offset);
+    offset += p.byteLength;
+  }
+  const kept = ended ? bytes : bytes.subarray(0, utf8Boundary(bytes));
+  return { text: new TextDecoder().decode(kept), failed, cause };
+}
+
+/**
+ * Length of the longest prefix that does not end inside a multi-byte character: back off over
+ * up to three continuation bytes (10xxxxxx) to the lead byte, and drop that character if the
+ * lead byte announces more bytes than are left.
+ */
+function utf8Boundary(bytes: Uint8Array): number {
+  const end = bytes.length;
+  let i = end - 1;
+  while (i >= 0 && end - i < 4 && ((bytes[i] ?? 0) & 0xc0) === 0x80) i--;
+  if (i < 0) return end;
+  const lead = bytes[i] ?? 0;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return i + need > end ? i : end;
+}
+
+const REFUSED = new Set(["ECONNREFUSED", "ConnectionRefused", "FailedToOpenSocket"]);
+const DNS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA", "DNSException"]);
+const RESET = new Set(["ECONNRESET", "ConnectionClosed", "UND_ERR_SOCKET"]);
+
+/**
+ * Short readable strings for the attempt row. Codes seen from Bun 1.4 fetch by experiment:
+ * ECONNREFUSED (refused port), ENOTFOUND (getaddrinfo), EPROTO (TLS handshake with a non-TLS
+ * server), DEPTH_ZERO_SELF_SIGNED_CERT and other *CERT* codes (verification), ECONNRESET (peer
+ * closed, or answered garbage). Older Bun spellings and undici's are accepted too.
+ */
+function describeError(e: unknown, url: string): string {
+  const err = (typeof e === "object" && e !== null ? e : {}) as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: { code?: unknown };
+  };
+  // undici (Node's fetch) puts the system error code on `cause`; Bun puts it on the error.
+  const rawCode = err.code ?? err.cause?.code;
+  const code = typeof rawCode === "string" ? rawCode : "";
+  const name = typeof err.name === "string" ? err.name : "Error";
+  // Bun prefixes the code and appends advice about `verbose: true`; neither helps a reader.
+  const message = (typeof err.message === "string" ? err.message : String(e))
+    .replace(/^[A-Z][A-Z0-9_]+: /, "")
+    .replace(/\s*For more information.*$/s, "")
+    .slice(0, 200);
+  if (REFUSED.has(code)) return "connection refused";
+  if (DNS.has(code) || name === "DNSException") return `DNS lookup failed for ${hostOf(url)}`;
+  if (code === "EPROTO" || /CERT|TLS|SSL/.test(code)) return `TLS error: ${message}`;
+  if (RESET.has(code)) return "connection closed unexpectedly";
+  return `${name}: ${message}`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,43 @@
+import type { DomainDeps } from "../deps.ts";
+import type { DispatchHandle } from "../dispatch.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import type { Principal } from "../principal.ts";
+import { loadWebhook } from "../webhooks/read.ts";
+import { loadDelivery } from "./read.ts";
+
+/** POST /v1/deliveries/{id}/retry: one attempt now, whatever the status (API.md §10). */
+export async function retryDelivery(
+  deps: Pick<DomainDeps, "store">,
+  dispatch: DispatchHandle,
+  principal: Principal,
+  id: string,
+): Promise<{ delivery_id: string }> {
+  const d = await loadDelivery(deps, principal, id);
+  const w = await deps.store.getWebhook(d.webhookId);
+  if (!w) throw new NotFoundError("Delivery");
+  if (!w.enabled) throw new ConflictError("The webhook is disabled; enable it before retrying its deliveries.");
+  if (d.status === "delivering") throw new ConflictError("An attempt of this delivery is in flight right now.");
+  const loaded = await deps.store.loadForSend(d.id);
+  if (!loaded) throw new NotFoundError("Delivery");
+  dispatch.attemptNow(loaded);
+  return { delivery_id: d.id };
+}
+
+/** POST /v1/webhooks/{id}/recover: failed deliveries created since `since` are scheduled again. */
+export async function recoverWebhook(
+  deps: Pick<DomainDeps, "store" | "clock">,
+  dispatch: DispatchHandle,
+  principal: Principal,
+  webhookId: string,
+  input: { since?: unknown },
+): Promise<{ requeued: number }> {
+  const since = typeof input.since === "string" ? Date.parse(input.since) : Number.NaN;
+  if (typeof input.since !== "string" || !/^\d{4}-\d\d-\d\dT/.test(input.since) || Number.isNaN(since)) {
+    throw new ValidationError(["since: must be an RFC 3339 timestamp, e.g. 2026-01-31T00:00:00Z"]);
+  }
+  const w = await loadWebhook(deps, principal, webhookId);
+  if (!w.enabled) throw new ConflictError("The webhook is disabled; enable it before recovering its deliveries.");
+  const requeued = await deps.store.requeueFailed(w.id, since, deps.clock.now());
+  if (requeued > 0) dispatch.wake();
+  return { requeued };
+}

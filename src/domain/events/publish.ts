@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import type { DomainDeps } from "../deps.ts";
+import { ConflictError, ValidationError } from "../errors.ts";
+import { EVENT_TYPE_RE, isOperationalType } from "../event-patterns.ts";
+import { newId } from "../ids.ts";
+import { validateData } from "../json-schema.ts";
+import { type Principal, tenantForCreate } from "../principal.ts";
+import { envelope, type PublishedView, renderPublished } from "./render.ts";
+
+export interface PublishInput {
+  type?: unknown;
+  data?: unknown;
+  tenant_id?: string;
+  idempotency_key?: unknown;
+}
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+/** JSON with sorted object keys: the same request sent with another key order is the same. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface Published {
+  /** 202 for a new event, 200 for an idempotent replay. */
+  status: 200 | 202;
+  body: PublishedView;
+  /** Deliveries created (for the dispatcher's wake-up); empty on a replay. */
+  deliveryIds: string[];
+}
+
+/** Validates the event, then commits it with its fan-out deliveries; resolves after the commit. */
+export async function publishEvent(
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
+  principal: Principal,
+  input: PublishInput,
+  headerKey: string | undefined,
+): Promise<Published> {
+  const errors: string[] = [];
+  let tenantId = "";
+  try {
+    tenantId = tenantForCreate(principal, input.tenant_id);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    errors.push(...(err.errors ?? []));
+  }
+  const type = input.type;
+  if (typeof type !== "string" || !EVENT_TYPE_RE.test(type)) {
+    errors.push("type: must be an event type such as 'member.added'");
+  } else if (isOperationalType(type)) {
+    errors.push(`type: '${type}' is reserved for Hookline's own events`);
+  }
+  const data = input.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    errors.push("data: must be a JSON object");
+  }
+  const bodyKey = input.idempotency_key;
+  if (bodyKey !== undefined && (typeof bodyKey !== "string" || !KEY_RE.test(bodyKey))) {
+    errors.push("idempotency_key: must be 1 to 255 printable ASCII characters");
+  }
+  if (headerKey !== undefined && !KEY_RE.test(headerKey)) {
+    errors.push("Idempotency-Key: must be 1 to 255 printable ASCII characters");
+  }
+  if (typeof bodyKey === "string" && headerKey !== undefined && bodyKey !== headerKey) {
+    errors.push("idempotency_key: differs from the Idempotency-Key header");
+  }
+  if (typeof type === "string" && errors.length === 0) {
+    const known = await deps.store.getEventType(type);
+    if (!known) errors.push(`type: unknown event type '${type}'`);
+    else if (known.archived) errors.push(`type: event type '${type}' is archived`);
+    else if (known.schema) errors.push(...validateData(type, known.schema, data));
+  }
+  if (errors.length > 0) throw new ValidationError(errors);
+
+  const key = (headerKey ?? bodyKey ?? null) as string | null;
+  const now = deps.clock.now();
+  const id = newId("evt", now);
+  const event = {
+    id,
+    tenantId,
+    type: type as string,
+    payload: envelope({ id, type: type as string, tenantId, createdAt: now }, data),
+    idempotencyKey: key,
+    requestHash: key === null ? null : createHash("sha256").update(stableJson({ type, data })).digest("hex"),
+    createdAt: now,
+  };
+  const res = await deps.store.ingest({ event, idempotencySince: now - deps.config.events.idempotency_window });
+  if (res.kind === "conflict") {
+    throw new ConflictError(`Idempotency key '${key}' was already used with a different request.`);
+  }
+  if (res.kind === "replay") return { status: 200, body: renderPublished(res.event, res.deliveries), deliveryIds: [] };
+  return { status: 202, body: renderPublished(res.event, res.deliveryIds.length), deliveryIds: res.deliveryIds };
+}

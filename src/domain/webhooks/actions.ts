@@ -1,0 +1,57 @@
+import type { DomainDeps } from "../deps.ts";
+import type { DispatchHandle } from "../dispatch.ts";
+import { ValidationError } from "../errors.ts";
+import { TEST_EVENT_TYPE } from "../event-patterns.ts";
+import { envelope } from "../events/render.ts";
+import { newId } from "../ids.ts";
+import type { Principal } from "../principal.ts";
+import { checkSecret, generateSecret } from "../secrets.ts";
+import { loadWebhook } from "./read.ts";
+
+/** A synthetic `webhook.test` event to this webhook only (even a disabled one), recorded as usual. */
+export async function sendTestEvent(
+  deps: Pick<DomainDeps, "store" | "clock">,
+  dispatch: DispatchHandle,
+  principal: Principal,
+  webhookId: string,
+): Promise<{ delivery_id: string }> {
+  const w = await loadWebhook(deps, principal, webhookId);
+  const now = deps.clock.now();
+  const id = newId("evt", now);
+  const data = { webhook_id: w.id, message: "This is a test event from Hookline." };
+  const res = await deps.store.ingest({
+    event: {
+      id,
+      tenantId: w.tenantId,
+      type: TEST_EVENT_TYPE,
+      payload: envelope({ id, type: TEST_EVENT_TYPE, tenantId: w.tenantId, createdAt: now }, data),
+      idempotencyKey: null,
+      requestHash: null,
+      createdAt: now,
+    },
+    idempotencySince: now,
+    onlyWebhookId: w.id,
+  });
+  const deliveryId = res.kind === "created" ? res.deliveryIds[0] : undefined;
+  if (deliveryId === undefined) throw new Error("the test delivery was not created");
+  dispatch.wake();
+  return { delivery_id: deliveryId };
+}
+
+/** New secret now; the old one keeps signing for `signing.rotation_overlap` (API.md §4). */
+export async function rotateSecret(
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
+  principal: Principal,
+  webhookId: string,
+  input: { secret?: unknown },
+): Promise<{ secret: string }> {
+  if (input.secret !== undefined) {
+    const problem = checkSecret(input.secret);
+    if (problem) throw new ValidationError([`secret: ${problem}`]);
+  }
+  const w = await loadWebhook(deps, principal, webhookId);
+  const secret = (input.secret as string | undefined) ?? generateSecret();
+  const now = deps.clock.now();
+  await deps.store.rotateSecret(w.id, secret, now + deps.config.signing.rotation_overlap, now);
+  return { secret };
+}
