@@ -164,6 +164,7 @@ function phrase(e: ErrorObject): { child?: string; message: string } {
       return { message: `must have at least ${plural(p("limit"), "item")}` };
     case "maxItems":
     case "additionalItems":
+    case "items": // 2020-12 `items: false` after `prefixItems`
       return { message: `must have at most ${plural(p("limit"), "item")}` };
     case "unevaluatedItems":
       return { message: `must have at most ${plural(p("len"), "item")}` };

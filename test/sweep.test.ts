@@ -1,0 +1,281 @@
+// Housekeeping and retry timing: expired leases, disabling webhooks that keep failing, retention,
+// the every/for retry window and Retry-After — all with a clock the test moves.
+import { afterEach, describe, expect, test } from "bun:test";
+import { decodeTime } from "ulid";
+import { sweepOnce } from "../src/delivery/sweep.ts";
+import { newId } from "../src/domain/ids.ts";
+import { type Harness, harness } from "./support/harness.ts";
+import { type Receiver, receiver } from "./support/receiver.ts";
+
+interface Delivery {
+  id: string;
+  status: string;
+  attempts_count: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  attempts?: { n: number; started_at: string; status_code: number | null }[];
+}
+interface WebhookView {
+  enabled: boolean;
+  disabled_reason: string | null;
+  failure_count: number;
+}
+
+const DAY = 86_400_000;
+let h: Harness;
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  await h?.close();
+  for (const r of receivers.splice(0)) await r.stop();
+});
+
+// Ids embed their creation time and never go backwards within a process (the ulid factory is
+// shared by every test file of a `bun test` run), and sweeps select by id: each clock starts after
+// the newest id handed out so far, so ids created at the fake time really carry it.
+function fakeClock() {
+  const issued = decodeTime(newId("evt").slice("evt_".length));
+  let t = Math.max(Date.now(), issued) + 1_000;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Parameters<typeof harness>[1] = {}) {
+  h = await harness({ security: { allow_http: true, allow_private_networks: true }, ...overrides }, extra);
+  for (const name of ["member.added", "member.removed", "invoice.paid"]) {
+    expect((await h.call("POST", "/v1/event-types", { body: { name } })).status).toBe(201);
+  }
+}
+
+function sweep(now: number) {
+  return sweepOnce({ ...h.deps, wake: () => {} }, now);
+}
+
+function track(r: Receiver): Receiver {
+  receivers.push(r);
+  return r;
+}
+
+async function subscribe(r: Receiver, events: string[] = ["member.added"]) {
+  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url: `${r.url}/hook`, events } });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string };
+}
+
+async function publish(type = "member.added") {
+  const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type, data: { n: 1 } } });
+  expect(res.status).toBe(202);
+  const id = ((await res.json()) as { id: string }).id;
+  const ev = (await (await h.call("GET", `/v1/events/${id}`)).json()) as { deliveries: Delivery[] };
+  return { eventId: id, deliveryId: ev.deliveries[0]?.id as string };
+}
+
+async function delivery(id: string): Promise<Delivery> {
+  const res = await h.call("GET", `/v1/deliveries/${id}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Delivery;
+}
+
+async function webhook(id: string): Promise<WebhookView> {
+  return (await (await h.call("GET", `/v1/webhooks/${id}`)).json()) as WebhookView;
+}
+
+describe("leases", () => {
+  async function crashedClaim() {
+    const clock = fakeClock();
+    await setup({}, { clock });
+    const r = track(receiver(200));
+    await subscribe(r);
+    const d = await publish();
+    const t0 = clock.now();
+    // Another process claims the delivery with a 1 s lease and dies.
+    const claims = await h.deps.store.claimDue(t0, { limit: 10, leaseMs: 1_000, perWebhookCap: 10, inflight: new Map() });
+    expect(claims.map((c) => c.id)).toEqual([d.deliveryId]);
+    expect((await delivery(d.deliveryId)).status).toBe("delivering");
+    return { r, d, t0 };
+  }
+
+  test("a crashed claimer's lease is kept until it expires, then pending again and delivered", async () => {
+    const { r, d, t0 } = await crashedClaim();
+    expect(await h.dispatcher.dispatchOnce(t0 + 5_000)).toBe(0);
+    expect((await sweep(t0 + 999)).leasesRecovered).toBe(0);
+    expect((await delivery(d.deliveryId)).status).toBe("delivering");
+    expect(await h.dispatcher.dispatchOnce(t0 + 999)).toBe(0);
+
+    expect((await sweep(t0 + 1_001)).leasesRecovered).toBe(1);
+    const back = await delivery(d.deliveryId);
+    expect(back).toMatchObject({ status: "pending", attempts_count: 0 });
+    expect(Date.parse(back.next_attempt_at as string)).toBe(t0 + 1_001);
+    expect(r.received).toHaveLength(0);
+    expect(await h.dispatcher.dispatchOnce(t0 + 1_001)).toBe(1);
+    expect(r.received).toHaveLength(1);
+    expect(await delivery(d.deliveryId)).toMatchObject({ status: "succeeded", attempts_count: 1 });
+    expect((await sweep(t0 + 10_000)).leasesRecovered).toBe(0);
+  });
+
+  test("a lease has expired at claim time + lease (lease_expires_at itself)", async () => {
+    const { r, d, t0 } = await crashedClaim();
+    expect((await sweep(t0 + 1_000)).leasesRecovered).toBe(1);
+    expect((await delivery(d.deliveryId)).status).toBe("pending");
+    expect(await h.dispatcher.dispatchOnce(t0 + 1_000)).toBe(1);
+    expect(r.received).toHaveLength(1);
+  });
+});
+
+describe("delivery.disable_after", () => {
+  const config = { delivery: { retry_schedule: [5_000, 5_000, 5_000, 5_000], jitter: 0, disable_after: 10_000 } };
+
+  test("sweepOnce disables a webhook failing for longer and fails its pending deliveries", async () => {
+    const clock = fakeClock();
+    await setup(config, { clock });
+    const r = track(receiver(500));
+    const wh = await subscribe(r);
+    const first = await publish();
+    await h.dispatcher.dispatchOnce();
+    clock.advance(5_000);
+    await h.dispatcher.dispatchOnce();
+    clock.advance(1_000);
+    const second = await publish();
+    const t0 = clock.now() - 6_000;
+    expect((await sweep(t0 + 9_000)).webhooksDisabled).toBe(0);
+    expect((await webhook(wh.id)).enabled).toBe(true);
+
+    const report = await sweep(t0 + 11_000);
+    expect(report.webhooksDisabled).toBe(1);
+    expect(await webhook(wh.id)).toMatchObject({ enabled: false, disabled_reason: "failing" });
+    for (const id of [first.deliveryId, second.deliveryId]) {
+      expect(await delivery(id)).toMatchObject({ status: "failed", next_attempt_at: null, last_error: "webhook disabled (failing)" });
+    }
+    clock.advance(60_000);
+    expect(await h.dispatcher.dispatchOnce()).toBe(0);
+    expect(r.received).toHaveLength(2);
+    expect((await sweep(clock.now())).webhooksDisabled).toBe(0);
+  });
+
+  test("the dispatcher disables it on the failure past disable_after", async () => {
+    const clock = fakeClock();
+    await setup(config, { clock });
+    const r = track(receiver(500));
+    const wh = await subscribe(r);
+    const first = await publish();
+    await h.dispatcher.dispatchOnce();
+    clock.advance(5_000);
+    await h.dispatcher.dispatchOnce();
+    clock.advance(1_000);
+    const second = await publish();
+    expect((await webhook(wh.id)).enabled).toBe(true);
+    clock.advance(5_000); // 11 s after the first failure; both deliveries are due
+    expect(await h.dispatcher.dispatchOnce()).toBe(2);
+    expect(await webhook(wh.id)).toMatchObject({ enabled: false, disabled_reason: "failing" });
+    for (const id of [first.deliveryId, second.deliveryId]) {
+      const d = await delivery(id);
+      expect(d.status).toBe("failed");
+      expect(d.next_attempt_at).toBeNull();
+    }
+  });
+
+  test("a success in between resets the streak and failure_count", async () => {
+    const clock = fakeClock();
+    await setup({ delivery: { retry_schedule: [], jitter: 0, disable_after: 10_000 } }, { clock });
+    const r = track(receiver(500));
+    const wh = await subscribe(r);
+    const t0 = clock.now();
+    await publish();
+    await h.dispatcher.dispatchOnce();
+    clock.advance(6_000);
+    await publish();
+    await h.dispatcher.dispatchOnce();
+    expect((await webhook(wh.id)).failure_count).toBe(2);
+    clock.advance(2_000);
+    r.answers.push(200);
+    await publish();
+    await h.dispatcher.dispatchOnce();
+    expect((await webhook(wh.id)).failure_count).toBe(0);
+    clock.advance(4_000); // t0 + 12 s: a new failure starts a new streak
+    await publish();
+    await h.dispatcher.dispatchOnce();
+    expect(await webhook(wh.id)).toMatchObject({ enabled: true, failure_count: 1 });
+    expect((await sweep(t0 + 15_000)).webhooksDisabled).toBe(0);
+    expect((await webhook(wh.id)).enabled).toBe(true);
+    // The new streak, long enough, still disables it.
+    expect((await sweep(t0 + 23_000)).webhooksDisabled).toBe(1);
+    expect(await webhook(wh.id)).toMatchObject({ enabled: false, disabled_reason: "failing" });
+  });
+});
+
+test("retention: finished events older than retention.days are purged; pending and newer ones kept", async () => {
+  const clock = fakeClock();
+  await setup({ retention: { days: 1 }, delivery: { retry_schedule: [3 * DAY], jitter: 0 } }, { clock });
+  await subscribe(track(receiver(200)), ["member.added"]);
+  await subscribe(track(receiver(500)), ["invoice.paid"]);
+  const t0 = clock.now();
+  const noDeliveries = await publish("member.removed");
+  const done = await publish("member.added");
+  const waiting = await publish("invoice.paid");
+  await h.dispatcher.dispatchOnce();
+  expect((await delivery(done.deliveryId)).status).toBe("succeeded");
+  expect((await delivery(waiting.deliveryId)).status).toBe("pending");
+
+  clock.advance(DAY - 1_000);
+  const recent = await publish("member.added");
+  await h.dispatcher.dispatchOnce();
+  expect((await sweep(clock.now())).eventsPurged).toBe(0);
+
+  clock.advance(2_000);
+  expect((await sweep(clock.now())).eventsPurged).toBe(2);
+  for (const id of [noDeliveries.eventId, done.eventId]) expect((await h.call("GET", `/v1/events/${id}`)).status).toBe(404);
+  expect((await h.call("GET", `/v1/deliveries/${done.deliveryId}`)).status).toBe(404);
+  expect((await h.call("GET", `/v1/events/${waiting.eventId}`)).status).toBe(200);
+  expect((await delivery(waiting.deliveryId)).status).toBe("pending");
+  expect((await h.call("GET", `/v1/events/${recent.eventId}`)).status).toBe(200);
+  expect((await delivery(recent.deliveryId)).status).toBe("succeeded");
+  expect(clock.now() - t0).toBeGreaterThan(DAY);
+  expect((await sweep(clock.now())).eventsPurged).toBe(0);
+});
+
+describe("retry timing through the real dispatcher", () => {
+  test("retry_every 1 s for 3 s: attempts at t0, +1 s, +2 s, +3 s, then failed", async () => {
+    const clock = fakeClock();
+    await setup({ delivery: { retry_every: 1_000, retry_for: 3_000, retry_schedule: [60_000], jitter: 0 } }, { clock });
+    const r = track(receiver(500));
+    await subscribe(r);
+    const d = await publish();
+    const t0 = clock.now();
+    for (let i = 0; i < 4; i++) {
+      expect(await h.dispatcher.dispatchOnce()).toBe(1);
+      const now = await delivery(d.deliveryId);
+      if (i < 3) {
+        expect(now).toMatchObject({ status: "pending", attempts_count: i + 1 });
+        expect(Date.parse(now.next_attempt_at as string)).toBe(clock.now() + 1_000);
+        expect(await h.dispatcher.dispatchOnce(clock.now() + 999)).toBe(0);
+        clock.advance(1_000);
+      }
+    }
+    const end = await delivery(d.deliveryId);
+    expect(end).toMatchObject({ status: "failed", attempts_count: 4, next_attempt_at: null });
+    expect(end.attempts?.map((a) => Date.parse(a.started_at) - t0)).toEqual([0, 1_000, 2_000, 3_000]);
+    clock.advance(60_000);
+    expect(await h.dispatcher.dispatchOnce()).toBe(0);
+    expect(r.received).toHaveLength(4);
+  });
+
+  test("Retry-After: 120 on a 429 postpones the next attempt; on a 500 it is ignored", async () => {
+    const clock = fakeClock();
+    await setup({ delivery: { retry_schedule: [1_000, 1_000], jitter: 0 } }, { clock });
+    const r = track(receiver(200));
+    r.answers.push({ status: 429, headers: { "retry-after": "120" } }, { status: 500, headers: { "retry-after": "120" } });
+    await subscribe(r);
+    const d = await publish();
+    await h.dispatcher.dispatchOnce();
+    let now = await delivery(d.deliveryId);
+    expect(now.status).toBe("pending");
+    expect(Date.parse(now.next_attempt_at as string)).toBeGreaterThanOrEqual(clock.now() + 120_000);
+    expect(await h.dispatcher.dispatchOnce(clock.now() + 60_000)).toBe(0);
+    clock.advance(120_000);
+    expect(await h.dispatcher.dispatchOnce()).toBe(1);
+    now = await delivery(d.deliveryId);
+    expect(now).toMatchObject({ status: "pending", attempts_count: 2 });
+    expect(Date.parse(now.next_attempt_at as string)).toBe(clock.now() + 1_000);
+    clock.advance(1_000);
+    await h.dispatcher.dispatchOnce();
+    expect(await delivery(d.deliveryId)).toMatchObject({ status: "succeeded", attempts_count: 3 });
+  });
+});
