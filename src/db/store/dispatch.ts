@@ -52,7 +52,7 @@ export function dispatchQueries(sqlite: Database) {
   );
   const expired = sqlite.query<{ id: string }, [number]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
-     WHERE status = 'delivering' AND lease_expires_at < ?1 RETURNING id`,
+     WHERE status = 'delivering' AND lease_expires_at <= ?1 RETURNING id`,
   );
   const nextDue = sqlite.query<{ at: number | null }, []>(
     "SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'",
