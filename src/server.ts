@@ -1,20 +1,16 @@
 import type { Database } from "bun:sqlite";
 import { createApp } from "./api/app.ts";
-import type { ApiDeps } from "./api/deps.ts";
-import { RateLimiter } from "./api/rate-limit.ts";
 import { ensureAdminAccess } from "./bootstrap.ts";
 import type { Config } from "./config/types.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { openDatabase } from "./db/open.ts";
-import { createSqliteStore } from "./db/sqlite-store.ts";
-import { Dispatcher } from "./delivery/dispatcher.ts";
-import { policyFromConfig } from "./delivery/retry-policy.ts";
-import { createSender, type FetchLike } from "./delivery/sender.ts";
+import type { FetchLike } from "./delivery/sender.ts";
 import { startSweep } from "./delivery/sweep.ts";
-import { type Clock, systemClock } from "./domain/clock.ts";
-import { type Resolver, systemResolver } from "./domain/destination.ts";
+import type { Clock } from "./domain/clock.ts";
+import type { Resolver } from "./domain/destination.ts";
 import { upsertDeclaredEventTypes } from "./domain/event-types.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
+import { createRuntime, maxRequestBodySize } from "./runtime.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -42,37 +38,16 @@ export async function startServer(
   opts: { logger?: Logger; clock?: Clock; resolver?: Resolver; fetch?: FetchLike } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level, config.log.format);
-  const clock = opts.clock ?? systemClock;
   const { sqlite, applied } = openMigrated(config);
   if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
-  const store = createSqliteStore(sqlite);
-  const resolver = opts.resolver ?? systemResolver;
-  const dispatcher = new Dispatcher({
-    store,
-    clock,
-    config,
-    logger,
-    resolver,
-    send: createSender(opts.fetch),
-    policy: policyFromConfig(config.delivery),
-    version: VERSION,
-    random: Math.random,
-  });
-  const deps: ApiDeps = {
-    store,
-    clock,
-    config,
-    resolver,
-    logger,
-    version: VERSION,
-    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
-    dispatch: dispatcher,
-    async readiness() {
-      const database = await store.ping();
-      const dispatching = dispatcher.isRunning;
-      return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
-    },
-  };
+  const { deps, dispatcher } = createRuntime(config, sqlite, { ...opts, logger });
+  const { store, clock } = deps;
+  if (config.delivery.concurrency > 256) {
+    logger.warn(
+      { concurrency: config.delivery.concurrency },
+      "delivery.concurrency is above 256: Bun's fetch queues requests past 256, and queued time counts against delivery.timeout",
+    );
+  }
   await upsertDeclaredEventTypes(deps);
   await ensureAdminAccess(deps);
   if (config.auth.jwt) {
@@ -87,9 +62,7 @@ export async function startServer(
   const app = createApp(deps).listen({
     hostname: config.server.host,
     port: config.server.port,
-    // Our parser answers 413 with the JSON envelope (without reading a body whose declared
-    // length is too large); Bun's own, bare 413 is only a backstop for absurd sizes.
-    maxRequestBodySize: Math.max(config.server.max_body_bytes * 4, 8 * 1024 * 1024),
+    maxRequestBodySize: maxRequestBodySize(config),
   });
   const server = app.server;
   if (!server) throw new Error("the HTTP server did not start");

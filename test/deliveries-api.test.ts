@@ -1,53 +1,33 @@
 // Deliveries API, test events, secret rotation and recover (API.md §4, §6, §7, §10), with real
 // loopback receivers and a clock the test moves.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import {
+  cleanupAfterEach,
+  type AttemptView as Attempt,
+  createEventTypes,
+  createWebhook,
+  type DeliveryView as Delivery,
+  type ErrorBody,
+  fakeClock,
+  getDelivery,
+  type HarnessExtra,
+  type HarnessOverrides,
+  json,
+  type Page,
+  publishForDelivery,
+} from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { type Receiver, receiver } from "./support/receiver.ts";
 
-interface Attempt {
-  n: number;
-  started_at: string;
-  duration_ms: number;
-  status_code: number | null;
-  response_body: string | null;
-  error: string | null;
-}
-interface Delivery {
-  id: string;
-  event_id: string;
-  webhook_id: string;
-  event_type: string;
-  status: string;
-  attempts_count: number;
-  next_attempt_at: string | null;
-  created_at: string;
-  attempts?: Attempt[];
-}
-interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
-interface ErrorBody {
-  error: string;
-  errors?: string[];
-}
-
 let h: Harness;
-const receivers: Receiver[] = [];
-afterEach(async () => {
-  await h?.close();
-  for (const r of receivers.splice(0)) await r.stop();
-});
+const { track } = cleanupAfterEach(() => h);
 
-// Near the real time: standardwebhooks refuses timestamps more than 5 minutes off.
-function fakeClock(start = Date.now()) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
+// The fake clocks start at the real time (fakeClock's default): standardwebhooks refuses
+// timestamps more than 5 minutes off.
 
-async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Parameters<typeof harness>[1] = {}) {
+async function setup(overrides: HarnessOverrides = {}, extra: HarnessExtra = {}) {
   h = await harness(
     {
       security: { allow_http: true, allow_private_networks: true },
@@ -56,45 +36,30 @@ async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Param
     },
     extra,
   );
-  for (const name of ["member.added", "invoice.paid"]) {
-    expect((await h.call("POST", "/v1/event-types", { body: { name } })).status).toBe(201);
-  }
+  await createEventTypes(h, ["member.added", "invoice.paid"]);
 }
 
-function track(r: Receiver): Receiver {
-  receivers.push(r);
-  return r;
+function subscribe(r: Receiver, events: string[] = ["member.added"], tenant = "acme") {
+  return createWebhook(h, { tenant_id: tenant, url: `${r.url}/${tenant}`, events });
 }
 
-async function subscribe(r: Receiver, events: string[] = ["member.added"], tenant = "acme") {
-  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: tenant, url: `${r.url}/${tenant}`, events } });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string; secret: string };
+function publish(type = "member.added", data: Record<string, unknown> = { n: 1 }, tenant = "acme") {
+  return publishForDelivery(h, { tenant_id: tenant, type, data });
 }
 
-async function publish(type = "member.added", data: Record<string, unknown> = { n: 1 }, tenant = "acme") {
-  const res = await h.call("POST", "/v1/events", { body: { tenant_id: tenant, type, data } });
-  expect(res.status).toBe(202);
-  const id = ((await res.json()) as { id: string }).id;
-  const ev = (await (await h.call("GET", `/v1/events/${id}`)).json()) as { deliveries: Delivery[] };
-  return { eventId: id, deliveryId: ev.deliveries[0]?.id as string };
-}
-
-async function delivery(id: string): Promise<Delivery> {
-  const res = await h.call("GET", `/v1/deliveries/${id}`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as Delivery;
+function delivery(id: string): Promise<Delivery> {
+  return getDelivery(h, id);
 }
 
 async function list(webhookId: string, query = ""): Promise<Page<Delivery>> {
   const res = await h.call("GET", `/v1/webhooks/${webhookId}/deliveries${query}`);
   expect(res.status).toBe(200);
-  return (await res.json()) as Page<Delivery>;
+  return json<Page<Delivery>>(res);
 }
 
 async function expect422(res: Response, field: string) {
   expect(res.status).toBe(422);
-  const body = (await res.json()) as ErrorBody;
+  const body = await json<ErrorBody>(res);
   expect(body.errors?.some((e) => e.startsWith(`${field}:`))).toBe(true);
 }
 

@@ -1,34 +1,32 @@
 // Publish → fan-out → signed delivery → retries, with real receivers on loopback and a clock
 // the test moves (no sleeping through retry delays).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import {
+  cleanupAfterEach,
+  createEventTypes,
+  createWebhook,
+  type DeliveryView,
+  fakeClock as startClock,
+  firstDeliveryId,
+  getJson,
+  type HarnessExtra,
+  type HarnessOverrides,
+  publishEvent,
+  type WebhookView,
+} from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { type Receiver, receiver } from "./support/receiver.ts";
 
-interface Delivery {
-  id: string;
-  status: string;
-  attempts_count: number;
-  next_attempt_at: string | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  attempts?: { n: number; status_code: number | null; error: string | null }[];
-}
-
 let h: Harness;
-const receivers: Receiver[] = [];
-afterEach(async () => {
-  await h?.close();
-  for (const r of receivers.splice(0)) await r.stop();
-});
+const { track } = cleanupAfterEach(() => h);
 
-function fakeClock(start = Date.parse("2026-03-01T10:00:00Z")) {
-  let t = start;
-  return { now: () => t, set: (ms: number) => (t = ms), advance: (ms: number) => (t += ms) };
+function fakeClock() {
+  return startClock(Date.parse("2026-03-01T10:00:00Z"));
 }
 
-async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Parameters<typeof harness>[1] = {}) {
+async function setup(overrides: HarnessOverrides = {}, extra: HarnessExtra = {}) {
   h = await harness(
     {
       security: { allow_http: true, allow_private_networks: true },
@@ -37,32 +35,19 @@ async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Param
     },
     extra,
   );
-  for (const name of ["member.added", "member.removed", "invoice.paid"]) {
-    expect((await h.call("POST", "/v1/event-types", { body: { name } })).status).toBe(201);
-  }
+  await createEventTypes(h);
 }
 
-async function subscribe(r: Receiver, events: string[], path = "/hook") {
-  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url: `${r.url}${path}`, events } });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string; secret: string };
+function subscribe(r: Receiver, events: string[], path = "/hook") {
+  return createWebhook(h, { tenant_id: "acme", url: `${r.url}${path}`, events });
 }
 
-async function publish(type: string, data: Record<string, unknown> = { n: 1 }) {
-  const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type, data } });
-  expect(res.status).toBe(202);
-  return (await res.json()) as { id: string; deliveries: number };
+function publish(type: string, data: Record<string, unknown> = { n: 1 }) {
+  return publishEvent(h, { tenant_id: "acme", type, data });
 }
 
-async function deliveryOf(eventId: string): Promise<Delivery> {
-  const ev = (await (await h.call("GET", `/v1/events/${eventId}`)).json()) as { deliveries: Delivery[] };
-  const id = ev.deliveries[0]?.id as string;
-  return (await (await h.call("GET", `/v1/deliveries/${id}`)).json()) as Delivery;
-}
-
-function track(r: Receiver): Receiver {
-  receivers.push(r);
-  return r;
+async function deliveryOf(eventId: string): Promise<DeliveryView> {
+  return getJson<DeliveryView>(h, `/v1/deliveries/${await firstDeliveryId(h, eventId)}`);
 }
 
 describe("a published event reaches its subscribers", () => {
@@ -150,7 +135,7 @@ describe("a published event reaches its subscribers", () => {
     }
     let d = await deliveryOf(ev.id);
     expect(d).toMatchObject({ status: "failed", attempts_count: 3, next_attempt_at: null, last_status_code: 500 });
-    const webhook = (await (await h.call("GET", `/v1/webhooks/${wh.id}`)).json()) as { failure_count: number };
+    const webhook = await getJson<WebhookView>(h, `/v1/webhooks/${wh.id}`);
     expect(webhook.failure_count).toBe(1);
 
     // A failing manual retry leaves it failed but counts the attempt.
@@ -174,7 +159,7 @@ describe("a published event reaches its subscribers", () => {
     d = await deliveryOf(ev.id);
     expect(d).toMatchObject({ status: "succeeded", attempts_count: 6 });
     expect(d.attempts?.map((a) => a.n)).toEqual([1, 2, 3, 4, 5, 6]);
-    const after = (await (await h.call("GET", `/v1/webhooks/${wh.id}`)).json()) as { failure_count: number };
+    const after = await getJson<WebhookView>(h, `/v1/webhooks/${wh.id}`);
     expect(after.failure_count).toBe(0);
 
     // A manual retry of a succeeded delivery sends once more and stays succeeded.
@@ -189,7 +174,7 @@ describe("a published event reaches its subscribers", () => {
     const wh = await subscribe(r, ["member.added"]);
     const first = await publish("member.added");
     await h.dispatcher.dispatchOnce();
-    const w = (await (await h.call("GET", `/v1/webhooks/${wh.id}`)).json()) as { enabled: boolean; disabled_reason: string };
+    const w = await getJson<WebhookView>(h, `/v1/webhooks/${wh.id}`);
     expect(w).toMatchObject({ enabled: false, disabled_reason: "gone" });
     expect((await deliveryOf(first.id)).status).toBe("failed");
     // A disabled webhook gets no new deliveries, and a manual retry is refused.

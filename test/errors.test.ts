@@ -1,17 +1,8 @@
 // API.md §2 and §10 "Errors": one JSON envelope, X-Request-Id everywhere, no stack traces.
-import { afterEach, describe, expect, test } from "bun:test";
-import { type Harness, harness } from "./support/harness.ts";
+import { describe, expect, test } from "bun:test";
+import { freshHarnessPerTest } from "./support/fixtures.ts";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function fresh(): Promise<Harness> {
-  h = await harness();
-  return h;
-}
+const fresh = freshHarnessPerTest();
 
 const STACK = /\bat\s+\S*[\w.-]+\.(ts|js|mjs|cjs)\b|\/(src|node_modules|work)\/|\(\S+:\d+:\d+\)/;
 

@@ -1,11 +1,11 @@
 // Event type schemas must be usable JSON Schemas (API.md §3): refused with 422 on the API and as
 // a config problem in [[event_types]].
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
-import { type Harness, harness } from "./support/harness.ts";
+import { freshHarnessPerTest } from "./support/fixtures.ts";
 
 interface Json {
   [key: string]: unknown;
@@ -14,16 +14,7 @@ interface Json {
   schema?: unknown;
 }
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function setup(): Promise<Harness> {
-  h = await harness();
-  return h;
-}
+const setup = freshHarnessPerTest();
 
 async function json(res: Response): Promise<Json> {
   return (await res.json()) as Json;

@@ -1,85 +1,58 @@
 // Ingest and the events API (API.md §5, §10): fan-out, validation, idempotency, reads, tenancy.
-import { afterEach, describe, expect, test } from "bun:test";
-import { decodeTime } from "ulid";
+import { describe, expect, test } from "bun:test";
 import { sweepOnce } from "../src/delivery/sweep.ts";
 import { matchesAny } from "../src/domain/event-patterns.ts";
-import { newId } from "../src/domain/ids.ts";
+import {
+  cleanupAfterEach,
+  createEventTypes,
+  createWebhook,
+  type ErrorBody,
+  type EventWithDeliveries,
+  type EventView,
+  fakeClockAfterIssuedIds as fakeClock,
+  getJson,
+  type HarnessExtra,
+  type HarnessOverrides,
+  json,
+  type Page,
+  type PublishedView as Published,
+  publishEvent,
+} from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 
-interface Published {
-  id: string;
-  type: string;
-  tenant_id: string;
-  created_at: string;
-  deliveries: number;
-}
-interface EventView {
-  id: string;
-  type: string;
-  tenant_id: string;
-  idempotency_key: string | null;
-  data: unknown;
-  created_at: string;
-  deliveries?: { id: string; webhook_id: string; event_id: string; status: string }[];
-}
-interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
-interface ErrorBody {
-  error: string;
-  errors?: string[];
-}
-
 let h: Harness;
-afterEach(async () => {
-  await h?.close();
-});
+cleanupAfterEach(() => h);
+// fakeClock here is fakeClockAfterIssuedIds: it starts after the newest id issued so far, since
+// ids never go backwards within one `bun test` process and sweeps select by id.
 
-// Ids embed their creation time and never go backwards within a process (the ulid factory is
-// shared by every test file of a `bun test` run), and sweeps select by id: each clock starts after
-// the newest id handed out so far, so ids created at the fake time really carry it.
-function fakeClock() {
-  const issued = decodeTime(newId("evt").slice("evt_".length));
-  let t = Math.max(Date.now(), issued) + 1_000;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
-async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Parameters<typeof harness>[1] = {}) {
+async function setup(overrides: HarnessOverrides = {}, extra: HarnessExtra = {}) {
   h = await harness(overrides, extra);
-  for (const name of ["member.added", "member.removed", "invoice.paid"]) {
-    expect((await h.call("POST", "/v1/event-types", { body: { name } })).status).toBe(201);
-  }
+  await createEventTypes(h);
 }
 
 let urlSeq = 0;
-async function subscribe(events: string[], tenant = "acme") {
-  const url = `https://hooks.example.test/h${++urlSeq}`;
-  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: tenant, url, events } });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string };
+function subscribe(events: string[], tenant = "acme") {
+  return createWebhook(h, { tenant_id: tenant, url: `https://hooks.example.test/h${++urlSeq}`, events });
 }
 
 function publishRaw(body: unknown, opts: { key?: string; headers?: Record<string, string> } = {}) {
   return h.call("POST", "/v1/events", { body, ...opts });
 }
 
-async function publish(type: string, data: Record<string, unknown> = { n: 1 }, tenant = "acme") {
-  const res = await publishRaw({ tenant_id: tenant, type, data });
-  expect(res.status).toBe(202);
-  return (await res.json()) as Published;
+function publish(type: string, data: Record<string, unknown> = { n: 1 }, tenant = "acme") {
+  return publishEvent(h, { tenant_id: tenant, type, data });
 }
 
 async function expect422(res: Response, field: string): Promise<string[]> {
   expect(res.status).toBe(422);
-  const body = (await res.json()) as ErrorBody;
+  const body = await json<ErrorBody>(res);
   expect(body.error).toBe("validation_failed");
   expect(body.errors?.some((e) => e.startsWith(`${field}:`) || e.startsWith(`${field}.`))).toBe(true);
   return body.errors ?? [];
 }
 
-async function listEvents(query = "tenant=acme") {
-  return (await (await h.call("GET", `/v1/events?${query}`)).json()) as Page<EventView>;
+function listEvents(query = "tenant=acme") {
+  return getJson<Page<EventView>>(h, `/v1/events?${query}`);
 }
 
 async function getEvent(id: string, key?: string) {
@@ -105,7 +78,7 @@ describe("POST /v1/events fan-out", () => {
     expect(ev.id).toMatch(/^evt_[0-9A-Z]{26}$/);
     expect(new Date(ev.created_at).toISOString()).toBe(ev.created_at);
 
-    const full = (await (await getEvent(ev.id)).json()) as EventView;
+    const full = (await (await getEvent(ev.id)).json()) as EventWithDeliveries;
     expect(full.data).toEqual({ member_id: "m_1" });
     expect(full.deliveries?.map((d) => d.webhook_id).sort()).toEqual([exact.id, prefix.id, star.id].sort());
     expect(full.deliveries?.every((d) => d.status === "pending" && d.event_id === ev.id)).toBe(true);
@@ -132,7 +105,7 @@ describe("POST /v1/events fan-out", () => {
     expect(starPage.data).toHaveLength(0);
     const tests = await listEvents("tenant=acme&type=webhook.test");
     expect(tests.data).toHaveLength(1);
-    const ev = (await (await getEvent(tests.data[0]?.id ?? "")).json()) as EventView;
+    const ev = (await (await getEvent(tests.data[0]?.id ?? "")).json()) as EventWithDeliveries;
     expect(ev.deliveries?.map((d) => d.webhook_id)).toEqual([target.id]);
   });
 });
@@ -318,7 +291,7 @@ describe("GET /v1/events", () => {
     const theirs = await publish("member.added", { who: "other" }, "other");
     const res = await getEvent(mine.id);
     expect(res.status).toBe(200);
-    const ev = (await res.json()) as EventView;
+    const ev = (await res.json()) as EventWithDeliveries;
     expect(ev).toMatchObject({ id: mine.id, type: "member.added", tenant_id: "acme", data: { who: "acme" } });
     expect(ev.deliveries).toHaveLength(1);
     expect(ev.deliveries?.[0]).toMatchObject({ webhook_id: wh.id, event_id: mine.id, status: "pending" });

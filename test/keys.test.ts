@@ -1,19 +1,11 @@
 // API.md §1 and §10: /v1/keys — keys are shown once, stored as a hash, scoped to a tenant.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { type Harness, harness } from "./support/harness.ts";
+import { freshHarnessPerTest, type Page } from "./support/fixtures.ts";
+import type { Harness } from "./support/harness.ts";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function fresh(): Promise<Harness> {
-  h = await harness();
-  return h;
-}
+const fresh = freshHarnessPerTest();
 
 interface CreatedKey {
   id: string;
@@ -31,10 +23,10 @@ async function create(h: Harness, body: unknown, key?: string): Promise<CreatedK
   return (await res.json()) as CreatedKey;
 }
 
-async function list(h: Harness, key?: string, query = ""): Promise<{ data: Record<string, unknown>[]; next_cursor: string | null }> {
+async function list(h: Harness, key?: string, query = ""): Promise<Page<Record<string, unknown>>> {
   const res = await h.call("GET", `/v1/keys${query}`, key ? { key } : {});
   expect(res.status).toBe(200);
-  return (await res.json()) as { data: Record<string, unknown>[]; next_cursor: string | null };
+  return (await res.json()) as Page<Record<string, unknown>>;
 }
 
 async function errorOf(res: Response, status: number, code: string): Promise<string[]> {

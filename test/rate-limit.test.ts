@@ -99,7 +99,7 @@ describe("over HTTP", () => {
 
   async function limited(perMinute = 3) {
     const clock = fakeClock();
-    h = await harness({ rate_limit: { per_minute: perMinute } }, { clock });
+    h = await harness({ rate_limit: { per_minute: perMinute } }, { clock, autoDispatch: true });
     return { h, clock };
   }
 

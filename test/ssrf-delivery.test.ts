@@ -4,18 +4,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { FetchLike } from "../src/delivery/sender.ts";
 import type { Resolver } from "../src/domain/destination.ts";
+import { createEventTypes, createWebhook, type DeliveryView, fakeClock, getJson, publishForDelivery } from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { type Receiver, receiver } from "./support/receiver.ts";
-
-interface Delivery {
-  id: string;
-  status: string;
-  attempts_count: number;
-  next_attempt_at: string | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  attempts?: { n: number; status_code: number | null; error: string | null; response_body: string | null }[];
-}
 
 const HOST = "hooks.example.test";
 const PUBLIC = ["93.184.215.14"];
@@ -26,11 +17,6 @@ afterEach(async () => {
   await h?.close();
   await r?.stop();
 });
-
-function fakeClock(start = Date.now()) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
 
 /** DNS the test controls: answers (or fails with `code`) as told, and records every question. */
 interface FakeDns {
@@ -88,23 +74,16 @@ async function setup(allowPrivate: boolean) {
     },
     { clock, resolver: dns.resolver, fetch: net.fetch },
   );
-  expect((await h.call("POST", "/v1/event-types", { body: { name: "member.added" } })).status).toBe(201);
+  await createEventTypes(h, ["member.added"]);
   const port = new URL(r.url).port;
   const url = `http://${HOST}:${port}/x`;
-  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url, events: ["member.added"] } });
-  expect(res.status).toBe(201);
-  const wh = (await res.json()) as { id: string };
-  const pub = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type: "member.added", data: { n: 1 } } });
-  expect(pub.status).toBe(202);
-  const ev = (await (await h.call("GET", `/v1/events/${((await pub.json()) as { id: string }).id}`)).json()) as {
-    deliveries: Delivery[];
-  };
-  const deliveryId = ev.deliveries[0]?.id as string;
+  const wh = await createWebhook(h, { tenant_id: "acme", url, events: ["member.added"] });
+  const { deliveryId } = await publishForDelivery(h, { tenant_id: "acme", type: "member.added", data: { n: 1 } });
   return { clock, dns, net, url, webhookId: wh.id, deliveryId };
 }
 
-async function delivery(id: string): Promise<Delivery> {
-  return (await (await h.call("GET", `/v1/deliveries/${id}`)).json()) as Delivery;
+function delivery(id: string) {
+  return getJson<DeliveryView>(h, `/v1/deliveries/${id}`);
 }
 
 describe("delivery-time destination check (allow_private_networks = false)", () => {

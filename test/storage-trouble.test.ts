@@ -7,7 +7,7 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 test("writes answer 503 storage_unavailable while the database refuses writes, then recover", async () => {
-  h = await harness();
+  h = await harness({}, { autoDispatch: true });
   // query_only makes every write fail with SQLITE_READONLY, as a read-only volume would.
   h.sqlite.run("PRAGMA query_only = ON");
   const refused = await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } });
@@ -21,5 +21,14 @@ test("writes answer 503 storage_unavailable while the database refuses writes, t
 
   h.sqlite.run("PRAGMA query_only = OFF");
   expect((await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } })).status).toBe(201);
+  expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
+});
+
+test("/readyz is 503 while the dispatcher is not running", async () => {
+  h = await harness();
+  const res = await h.call("GET", "/readyz", { key: null });
+  expect(res.status).toBe(503);
+  expect(await res.json()).toEqual({ status: "unavailable", checks: { database: true, dispatcher: false } });
+  h.dispatcher.start();
   expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
 });

@@ -1,81 +1,51 @@
 // Housekeeping and retry timing: expired leases, disabling webhooks that keep failing, retention,
 // the every/for retry window and Retry-After — all with a clock the test moves.
-import { afterEach, describe, expect, test } from "bun:test";
-import { decodeTime } from "ulid";
+import { describe, expect, test } from "bun:test";
 import { sweepOnce } from "../src/delivery/sweep.ts";
-import { newId } from "../src/domain/ids.ts";
+import {
+  cleanupAfterEach,
+  createEventTypes,
+  createWebhook,
+  fakeClockAfterIssuedIds as fakeClock,
+  getDelivery,
+  getJson,
+  type HarnessExtra,
+  type HarnessOverrides,
+  publishForDelivery,
+  type WebhookView,
+} from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { type Receiver, receiver } from "./support/receiver.ts";
 
-interface Delivery {
-  id: string;
-  status: string;
-  attempts_count: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  attempts?: { n: number; started_at: string; status_code: number | null }[];
-}
-interface WebhookView {
-  enabled: boolean;
-  disabled_reason: string | null;
-  failure_count: number;
-}
-
 const DAY = 86_400_000;
 let h: Harness;
-const receivers: Receiver[] = [];
-afterEach(async () => {
-  await h?.close();
-  for (const r of receivers.splice(0)) await r.stop();
-});
+const { track } = cleanupAfterEach(() => h);
+// fakeClock here is fakeClockAfterIssuedIds: it starts after the newest id issued so far, since
+// ids never go backwards within one `bun test` process and sweeps select by id.
 
-// Ids embed their creation time and never go backwards within a process (the ulid factory is
-// shared by every test file of a `bun test` run), and sweeps select by id: each clock starts after
-// the newest id handed out so far, so ids created at the fake time really carry it.
-function fakeClock() {
-  const issued = decodeTime(newId("evt").slice("evt_".length));
-  let t = Math.max(Date.now(), issued) + 1_000;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
-async function setup(overrides: Parameters<typeof harness>[0] = {}, extra: Parameters<typeof harness>[1] = {}) {
+async function setup(overrides: HarnessOverrides = {}, extra: HarnessExtra = {}) {
   h = await harness({ security: { allow_http: true, allow_private_networks: true }, ...overrides }, extra);
-  for (const name of ["member.added", "member.removed", "invoice.paid"]) {
-    expect((await h.call("POST", "/v1/event-types", { body: { name } })).status).toBe(201);
-  }
+  await createEventTypes(h);
 }
 
 function sweep(now: number) {
   return sweepOnce({ ...h.deps, wake: () => {} }, now);
 }
 
-function track(r: Receiver): Receiver {
-  receivers.push(r);
-  return r;
+function subscribe(r: Receiver, events: string[] = ["member.added"]) {
+  return createWebhook(h, { tenant_id: "acme", url: `${r.url}/hook`, events });
 }
 
-async function subscribe(r: Receiver, events: string[] = ["member.added"]) {
-  const res = await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url: `${r.url}/hook`, events } });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string };
+function publish(type = "member.added") {
+  return publishForDelivery(h, { tenant_id: "acme", type, data: { n: 1 } });
 }
 
-async function publish(type = "member.added") {
-  const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type, data: { n: 1 } } });
-  expect(res.status).toBe(202);
-  const id = ((await res.json()) as { id: string }).id;
-  const ev = (await (await h.call("GET", `/v1/events/${id}`)).json()) as { deliveries: Delivery[] };
-  return { eventId: id, deliveryId: ev.deliveries[0]?.id as string };
+function delivery(id: string) {
+  return getDelivery(h, id);
 }
 
-async function delivery(id: string): Promise<Delivery> {
-  const res = await h.call("GET", `/v1/deliveries/${id}`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as Delivery;
-}
-
-async function webhook(id: string): Promise<WebhookView> {
-  return (await (await h.call("GET", `/v1/webhooks/${id}`)).json()) as WebhookView;
+function webhook(id: string): Promise<WebhookView> {
+  return getJson<WebhookView>(h, `/v1/webhooks/${id}`);
 }
 
 describe("leases", () => {

@@ -1,32 +1,12 @@
 // GET / PATCH / DELETE /v1/webhooks (API.md §4, §8, §10): changes, enable/disable, tenancy,
 // roles, order of checks, list filters and pagination stability.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Clock } from "../src/domain/clock.ts";
 import { upsertDeclaredEventTypes } from "../src/domain/event-types.ts";
-import { type Harness, harness } from "./support/harness.ts";
+import { type ErrorBody, freshHarnessPerTest, type HarnessOverrides, type Page as PageOf, type WebhookView as Webhook } from "./support/fixtures.ts";
+import type { Harness } from "./support/harness.ts";
 
-interface Webhook {
-  id: string;
-  tenant_id: string;
-  url: string;
-  events: string[];
-  description: string;
-  enabled: boolean;
-  headers: Record<string, string>;
-  failure_count: number;
-  disabled_reason: string | null;
-  created_at: string;
-  updated_at: string;
-}
-interface Page {
-  data: Webhook[];
-  next_cursor: string | null;
-}
-interface ErrorBody {
-  error: string;
-  message: string;
-  errors?: string[];
-}
+type Page = PageOf<Webhook>;
 type Fields = Record<string, unknown>;
 
 const MISSING_ID = "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV";
@@ -35,11 +15,7 @@ const TYPES = ["member.added", "member.removed", "invoice.paid", "hookline.webho
   description: "",
 }));
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const fresh = freshHarnessPerTest();
 
 /** A clock that moves 1 ms each time it is read, so every write has its own timestamp. */
 function tickingClock(start = Date.parse("2030-01-01T00:00:00Z")): Clock {
@@ -47,8 +23,8 @@ function tickingClock(start = Date.parse("2030-01-01T00:00:00Z")): Clock {
   return { now: () => now++ };
 }
 
-async function setup(overrides: Parameters<typeof harness>[0] = {}): Promise<Harness> {
-  h = await harness({ event_types: TYPES, ...overrides }, { clock: tickingClock() });
+async function setup(overrides: HarnessOverrides = {}): Promise<Harness> {
+  const h = await fresh({ event_types: TYPES, ...overrides }, { clock: tickingClock() });
   await upsertDeclaredEventTypes(h.deps);
   return h;
 }

@@ -118,23 +118,23 @@ export type IngestResult =
   | { kind: "conflict"; event: EventRecord };
 
 /** A claimed delivery with everything needed to send it, read in the claiming transaction. */
-export interface ClaimedDelivery {
-  id: string;
-  eventId: string;
-  webhookId: string;
-  tenantId: string;
-  eventType: string;
-  status: DeliveryStatus;
-  attemptsCount: number;
-  retryBase: number;
-  retryStartedAt: number | null;
-  createdAt: number;
+export interface ClaimedDelivery
+  extends Pick<
+      DeliveryRecord,
+      | "id"
+      | "eventId"
+      | "webhookId"
+      | "tenantId"
+      | "eventType"
+      | "status"
+      | "attemptsCount"
+      | "retryBase"
+      | "retryStartedAt"
+      | "createdAt"
+    >,
+    Pick<WebhookRecord, "url" | "headers" | "secret" | "previousSecret" | "previousSecretExpiresAt"> {
+  /** The event's envelope, sent as is. */
   payload: string;
-  url: string;
-  headers: Record<string, string>;
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
 }
 
 export interface ClaimOptions {

@@ -6,20 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../src/api/app.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
-import { RateLimiter } from "../../src/api/rate-limit.ts";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
-import { applyMigrations } from "../../src/db/migrate.ts";
-import { openDatabase } from "../../src/db/open.ts";
-import { createSqliteStore } from "../../src/db/sqlite-store.ts";
-import { Dispatcher } from "../../src/delivery/dispatcher.ts";
-import { policyFromConfig } from "../../src/delivery/retry-policy.ts";
-import { createSender, type FetchLike } from "../../src/delivery/sender.ts";
-import { type Clock, systemClock } from "../../src/domain/clock.ts";
+import type { Dispatcher } from "../../src/delivery/dispatcher.ts";
+import type { FetchLike } from "../../src/delivery/sender.ts";
+import type { Clock } from "../../src/domain/clock.ts";
 import type { Resolver } from "../../src/domain/destination.ts";
 import { createKey } from "../../src/domain/keys.ts";
 import type { Role } from "../../src/domain/principal.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { createRuntime, maxRequestBodySize } from "../../src/runtime.ts";
+import { openMigrated } from "../../src/server.ts";
 
 export const ROOT_KEY = "test-root-key-0123456789abcdef";
 
@@ -61,44 +58,21 @@ export async function harness(
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
-  const sqlite = openDatabase({
-    path: config.database.path,
-    synchronous: config.database.synchronous,
-    busyTimeoutMs: config.database.busy_timeout,
-  });
-  applyMigrations(sqlite);
-  const store = createSqliteStore(sqlite);
-  const clock = extra.clock ?? systemClock;
-  const logger = createLogger("silent");
-  const resolver = extra.resolver ?? publicResolver;
-  const dispatcher = new Dispatcher({
-    store,
-    clock,
-    config,
-    logger,
-    resolver,
-    send: createSender(extra.fetch),
-    policy: policyFromConfig(config.delivery),
-    version: "0.0.0-test",
+  const { sqlite } = openMigrated(config);
+  const { deps, dispatcher } = createRuntime(config, sqlite, {
+    logger: createLogger("silent"),
+    resolver: extra.resolver ?? publicResolver,
     random: extra.random ?? (() => 0.5),
+    ...(extra.clock ? { clock: extra.clock } : {}),
+    ...(extra.fetch ? { fetch: extra.fetch } : {}),
   });
+  const store = deps.store;
   if (extra.autoDispatch) dispatcher.start();
-  const deps: ApiDeps = {
-    store,
-    clock,
-    config,
-    resolver,
-    logger,
-    dispatch: dispatcher,
-    version: "0.0.0-test",
-    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
-    readiness: async () => ({ ready: await store.ping(), checks: { database: true } }),
-  };
   const app = createApp(deps);
   const http = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    maxRequestBodySize: Math.max(config.server.max_body_bytes * 4, 8 * 1024 * 1024),
+    maxRequestBodySize: maxRequestBodySize(config),
     fetch: (req) => app.handle(req),
   });
   return {

@@ -1,0 +1,72 @@
+import type { Database } from "bun:sqlite";
+import type { ApiDeps } from "./api/deps.ts";
+import { RateLimiter } from "./api/rate-limit.ts";
+import type { Config } from "./config/types.ts";
+import { createSqliteStore } from "./db/sqlite-store.ts";
+import { Dispatcher } from "./delivery/dispatcher.ts";
+import { policyFromConfig } from "./delivery/retry-policy.ts";
+import { createSender, type FetchLike } from "./delivery/sender.ts";
+import { type Clock, systemClock } from "./domain/clock.ts";
+import { type Resolver, systemResolver } from "./domain/destination.ts";
+import type { Logger } from "./observability/logger.ts";
+import { VERSION } from "./version.ts";
+
+export interface RuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+  resolver?: Resolver;
+  fetch?: FetchLike;
+  random?: () => number;
+}
+
+export interface Runtime {
+  deps: ApiDeps;
+  dispatcher: Dispatcher;
+}
+
+/**
+ * Wires the store, the dispatcher and the API's dependencies around one open database. The
+ * server and the tests build Hookline the same way; only the seams (clock, resolver, fetch)
+ * differ.
+ */
+export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOptions): Runtime {
+  const { logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const resolver = opts.resolver ?? systemResolver;
+  const store = createSqliteStore(sqlite);
+  const dispatcher = new Dispatcher({
+    store,
+    clock,
+    config,
+    logger,
+    resolver,
+    send: createSender(opts.fetch),
+    policy: policyFromConfig(config.delivery),
+    version: VERSION,
+    random: opts.random ?? Math.random,
+  });
+  const deps: ApiDeps = {
+    store,
+    clock,
+    config,
+    resolver,
+    logger,
+    version: VERSION,
+    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
+    dispatch: dispatcher,
+    async readiness() {
+      const database = await store.ping();
+      const dispatching = dispatcher.isRunning;
+      return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
+    },
+  };
+  return { deps, dispatcher };
+}
+
+/**
+ * Our parser answers 413 with the JSON envelope (without reading a body whose declared length
+ * is too large); Bun's own, bare 413 is only a backstop for absurd sizes.
+ */
+export function maxRequestBodySize(config: Config): number {
+  return Math.max(config.server.max_body_bytes * 4, 8 * 1024 * 1024);
+}
