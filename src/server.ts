@@ -50,9 +50,6 @@ export async function startServer(
   }
   await upsertDeclaredEventTypes(deps);
   await ensureAdminAccess(deps);
-  if (config.auth.jwt) {
-    logger.warn("[auth.jwt] is configured, but JWT authentication is not available in this version; tokens are refused");
-  }
 
   // Deliveries left claimed by a previous run come back when their lease expires (the sweep);
   // due ones are picked up right away.

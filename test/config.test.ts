@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULTS } from "../src/config/defaults";
@@ -350,6 +350,20 @@ timeout = "1h"
     expect(rest).toEqual(defaults);
     expect(event_types.map((type) => type.name)).toEqual(["member.added"]);
     expect(event_types[0]?.schema).toMatchObject({ type: "object", required: ["member_id"] });
+  });
+
+  test("config.example.toml documents every key of every section", async () => {
+    const { SPEC } = await import("../src/config/schema.ts");
+    const text = readFileSync(join(import.meta.dir, "..", "config.example.toml"), "utf8");
+    const missing: string[] = [];
+    for (const [section, keys] of Object.entries(SPEC)) {
+      for (const key of Object.keys(keys)) {
+        if (key === "jwt") continue; // the [auth.jwt] table itself
+        const re = new RegExp(`^#?\\s*${key}\\s*=`, "m");
+        if (!re.test(text)) missing.push(`${section}.${key}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   test("the result is deeply frozen and does not freeze the defaults", () => {

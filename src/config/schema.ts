@@ -2,6 +2,7 @@
 // it, so adding a setting is one line here plus its default. The mapped types make the compiler
 // refuse a table that drifts from the Config interface.
 import { Cron } from "croner";
+import ipaddr from "ipaddr.js";
 import type { Config, JwtConfig } from "./types";
 
 export type Kind =
@@ -67,6 +68,31 @@ function checkAlgorithm(name: string): string | undefined {
   return name.toLowerCase() === "none" ? `"none" is not allowed` : undefined;
 }
 
+function checkCidr(value: string): string | undefined {
+  try {
+    ipaddr.parseCIDR(value);
+    return undefined;
+  } catch {
+    return `"${value}" is not a CIDR such as "10.1.0.0/16" or "fd00::/8"`;
+  }
+}
+
+// Never echo the key itself.
+function checkEncryptionKey(key: string): string | undefined {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(key)
+    ? 32
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(key)
+      ? Buffer.from(key, "base64").length
+      : 0;
+  return bytes === 32 ? undefined : "must be 32 random bytes as base64 (44 characters) or hex (64 characters)";
+}
+
+function checkRoleMapping(entry: string): string | undefined {
+  return /^[^=]+=(viewer|publisher|admin)$/.test(entry)
+    ? undefined
+    : `"${entry}" must look like "<claim value>=<viewer|publisher|admin>"`;
+}
+
 const str: Kind = { type: "string" };
 const duration: Kind = { type: "duration" };
 const bool: Kind = { type: "boolean" };
@@ -96,6 +122,7 @@ export const SPEC: Spec = {
     audience: str,
     tenant_claim: str,
     role_claim: str,
+    role_map: { type: "strings", check: checkRoleMapping },
     leeway: duration,
   },
   rate_limit: {
@@ -121,6 +148,13 @@ export const SPEC: Spec = {
   security: {
     allow_http: bool,
     allow_private_networks: bool,
+    allow_cidrs: { type: "strings", check: checkCidr },
+    deny_cidrs: { type: "strings", check: checkCidr },
+    encryption_key: { type: "string", check: checkEncryptionKey },
+    max_json_depth: { type: "integer", min: 2, max: 1_000 },
+    max_webhooks_per_tenant: { type: "integer", min: 1 },
+    max_events_per_webhook: { type: "integer", min: 1, max: 1_000 },
+    max_headers_per_webhook: { type: "integer", min: 0, max: 100 },
   },
   events: {
     idempotency_window: duration,

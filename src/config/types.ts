@@ -24,6 +24,8 @@ export interface JwtConfig {
   audience?: string;
   tenant_claim: string;
   role_claim: string;
+  /** "claim value=role" entries mapping an identity provider's roles onto Hookline's. */
+  role_map?: string[];
   leeway: DurationMs;
 }
 
@@ -69,6 +71,16 @@ export interface Config {
   security: {
     allow_http: boolean;
     allow_private_networks: boolean;
+    /** CIDRs allowed even though private (e.g. an internal receiver's subnet). */
+    allow_cidrs: string[];
+    /** CIDRs refused even though public. Checked first. */
+    deny_cidrs: string[];
+    /** 32 bytes, base64 or hex: webhook secrets are stored AES-256-GCM encrypted with it. */
+    encryption_key?: string;
+    max_json_depth: number;
+    max_webhooks_per_tenant: number;
+    max_events_per_webhook: number;
+    max_headers_per_webhook: number;
   };
   events: {
     idempotency_window: DurationMs;

@@ -189,6 +189,8 @@ export interface Store {
   upsertEventTypes(records: EventTypeRecord[]): Promise<void>;
 
   insertWebhook(record: WebhookRecord): Promise<WriteResult>;
+  /** Webhooks of the tenant, enabled or not (for security.max_webhooks_per_tenant). */
+  countWebhooks(tenantId: string): Promise<number>;
   getWebhook(id: string): Promise<WebhookRecord | undefined>;
   /** Newest first, limit + 1 rows. */
   listWebhooks(filter: WebhookFilter): Promise<WebhookRecord[]>;

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { isOperationalType } from "../../domain/event-patterns.ts";
 import type {
   WebhookChanges,
@@ -28,6 +28,9 @@ export function webhookQueries(db: Db) {
         if (isUniqueViolation(err)) return { ok: false, reason: "duplicate" };
         throw err;
       }
+    },
+    async countWebhooks(tenantId: string): Promise<number> {
+      return db.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, tenantId)).get()?.n ?? 0;
     },
     async getWebhook(id: string): Promise<WebhookRecord | undefined> {
       return db.select().from(webhooks).where(eq(webhooks.id, id)).get();
