@@ -122,9 +122,14 @@ describe("delivery-time destination check (allow_private_networks = false)", () 
     s.net.mode = "forward";
     s.clock.advance(1_000);
     expect(await h.dispatcher.dispatchOnce()).toBe(1);
-    expect(s.net.calls).toEqual([s.url]);
+    // Pinned: the request goes to the address that was checked, not to a second lookup, and
+    // still presents the webhook's host name.
+    const pinnedUrl = new URL(s.url);
+    pinnedUrl.hostname = PUBLIC[0] as string;
+    expect(s.net.calls).toEqual([pinnedUrl.href]);
     expect(r.received).toHaveLength(1);
     expect(r.received[0]?.path).toBe("/x");
+    expect(r.received[0]?.headers.host).toBe(new URL(s.url).host);
     d = await delivery(s.deliveryId);
     expect(d).toMatchObject({ status: "succeeded", attempts_count: 3, last_status_code: 200, last_error: null });
   });

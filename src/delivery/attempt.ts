@@ -2,7 +2,7 @@
 // (classify, next delay) live in retry-policy.ts; this file wires them to the sender.
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../domain/clock.ts";
-import { checkHost, type Resolver } from "../domain/destination.ts";
+import { destinationPolicy, type Resolver, resolveHost } from "../domain/destination.ts";
 import type { AttemptOutcome, ClaimedDelivery } from "../domain/store.ts";
 import { classify, nextRetryDelay, type RetryPolicy } from "./retry-policy.ts";
 import type { Sender, SendResult } from "./sender.ts";
@@ -18,19 +18,27 @@ export interface AttemptDeps {
   random: () => number;
 }
 
-/** Re-checks the destination at delivery time: a name may resolve elsewhere than at creation. */
-async function refusedDestination(deps: AttemptDeps, url: string): Promise<string | undefined> {
-  if (deps.config.security.allow_private_networks) return undefined;
-  const problem = await checkHost(new URL(url).hostname, deps.resolver);
-  return problem?.replace(/^url: /, "destination refused: ");
+/**
+ * Checks the destination again at delivery time (a name may resolve elsewhere than at
+ * creation) and returns the address to connect to, so the request goes where the check looked.
+ * With private networks allowed and nothing denied there is nothing to pin.
+ */
+async function destination(deps: AttemptDeps, url: string): Promise<{ connectTo?: string } | { refused: string }> {
+  const s = deps.config.security;
+  if (s.allow_private_networks && s.deny_cidrs.length === 0) return {};
+  const res = await resolveHost(new URL(url).hostname, destinationPolicy(s), deps.resolver);
+  if ("error" in res) return { refused: res.error.replace(/^url: /, "destination refused: ") };
+  // Prefer IPv4 when the name has both: loopback-only test hosts and many networks lack v6.
+  const address = res.addresses.find((a) => !a.includes(":")) ?? res.addresses[0];
+  return address === undefined ? {} : { connectTo: address };
 }
 
 export async function runAttempt(deps: AttemptDeps, d: ClaimedDelivery, manual: boolean): Promise<AttemptOutcome> {
   const startedAt = deps.clock.now();
-  const refused = await refusedDestination(deps, d.url);
+  const dest = await destination(deps, d.url);
   let result: SendResult;
-  if (refused !== undefined) {
-    result = { startedAt, durationMs: 0, statusCode: null, responseBody: null, error: refused, retryAfter: null };
+  if ("refused" in dest) {
+    result = { startedAt, durationMs: 0, statusCode: null, responseBody: null, error: dest.refused, retryAfter: null };
   } else {
     const headers = deliveryHeaders({
       customHeaders: d.headers,
@@ -47,6 +55,7 @@ export async function runAttempt(deps: AttemptDeps, d: ClaimedDelivery, manual: 
       body: d.payload,
       timeoutMs: deps.config.delivery.timeout,
       maxResponseBytes: deps.config.delivery.max_response_bytes,
+      ...dest,
     });
   }
   const finishedAt = deps.clock.now();

@@ -11,6 +11,25 @@ export interface SendRequest {
   timeoutMs: number;
   /** Response body bytes kept; the rest is cancelled unread. 0 keeps none. */
   maxResponseBytes: number;
+  /**
+   * The checked IP address to connect to instead of resolving the URL's host again (DNS
+   * rebinding). Host header and TLS server name stay those of the URL.
+   */
+  connectTo?: string;
+}
+
+/** The URL and options that reach `connectTo` while presenting the original host. */
+function pinned(req: SendRequest): { url: string; headers: Record<string, string>; tls?: { serverName: string } } {
+  if (req.connectTo === undefined) return { url: req.url, headers: req.headers };
+  const url = new URL(req.url);
+  const host = url.host;
+  const name = url.hostname;
+  url.hostname = req.connectTo.includes(":") ? `[${req.connectTo}]` : req.connectTo;
+  return {
+    url: url.href,
+    headers: { ...req.headers, host },
+    ...(url.protocol === "https:" && !name.startsWith("[") ? { tls: { serverName: name } } : {}),
+  };
 }
 
 export interface SendResult {
@@ -65,13 +84,15 @@ export function createSender(fetchFn: FetchLike = fetch, now: () => number = Dat
     }, req.timeoutMs);
     const isTimeout = (e: unknown) => timedOut || (e instanceof Error && e.name === "TimeoutError");
 
+    const target = pinned(req);
     try {
       let res: Response;
       try {
         res = await Promise.race([
-          fetchFn(req.url, {
+          fetchFn(target.url, {
             method: "POST",
-            headers: req.headers,
+            headers: target.headers,
+            ...(target.tls ? { tls: target.tls } : {}),
             body: req.body,
             // A receiver's redirect is a failed attempt recorded with its 3xx: following it would
             // send signed events to a URL nobody registered (and past the destination checks).

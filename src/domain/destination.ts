@@ -9,9 +9,8 @@ import ipaddr from "ipaddr.js";
 /** Resolves a host name to IP address strings (v4 and v6). Injectable so tests need no DNS. */
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-export interface DestinationPolicy {
+export interface DestinationPolicy extends AddressRules {
   allowHttp: boolean;
-  allowPrivateNetworks: boolean;
 }
 
 const MAX_URL_LENGTH = 2083;
@@ -111,15 +110,56 @@ function privateError(addresses: string[]): string {
   return `url: resolves to a private or loopback address (${addresses.join(", ")}); ${PRIVATE_HINT}`;
 }
 
-/** Resolves and checks a host; returns an error string or undefined when it may be used. */
-/** The host part of the check, also run again at delivery time (DNS may have changed since). */
-export async function checkHost(hostname: string, resolve: Resolver): Promise<string | undefined> {
+/**
+ * Which addresses a webhook may reach. deny_cidrs wins; then allow_private_networks or an
+ * allow_cidrs entry admits an address; otherwise only global unicast is allowed.
+ */
+export interface AddressRules {
+  allowPrivateNetworks: boolean;
+  allowCidrs?: readonly string[];
+  denyCidrs?: readonly string[];
+}
+
+function inCidrs(ip: string, cidrs: readonly string[] | undefined): boolean {
+  if (!cidrs || cidrs.length === 0 || !ipaddr.isValid(ip)) return false;
+  // process() unmaps ::ffff:a.b.c.d, so a v4 rule also catches the mapped form.
+  const addr = ipaddr.process(ip);
+  return cidrs.some((c) => {
+    const range = ipaddr.parseCIDR(c);
+    return addr.kind() === range[0].kind() && addr.match(range);
+  });
+}
+
+function refusal(ip: string, rules: AddressRules): string | undefined {
+  if (inCidrs(ip, rules.denyCidrs)) return `${ip} is in security.deny_cidrs`;
+  if (rules.allowPrivateNetworks || inCidrs(ip, rules.allowCidrs)) return undefined;
+  return isPrivateAddress(ip) ? ip : undefined;
+}
+
+function refusedError(refused: string[]): string {
+  const denied = refused.filter((r) => r.includes(" is in "));
+  if (denied.length > 0) return `url: ${denied.join("; ")}`;
+  return privateError(refused);
+}
+
+/**
+ * Resolves a host and checks every address it has. On success the addresses may be used — and
+ * are the ones to connect to, so that DNS cannot answer differently a moment later.
+ */
+export async function resolveHost(
+  hostname: string,
+  rules: AddressRules,
+  resolve: Resolver,
+): Promise<{ addresses: string[] } | { error: string }> {
   const literal = literalHostAddress(hostname);
-  if (literal !== undefined) return isPrivateAddress(literal) ? privateError([literal]) : undefined;
+  if (literal !== undefined) {
+    const bad = refusal(literal, rules);
+    return bad === undefined ? { addresses: [literal] } : { error: refusedError([bad]) };
+  }
   // RFC 6761: localhost names are loopback whatever DNS says, so refuse them without asking.
   const name = hostname.replace(/\.+$/, "");
-  if (name === "localhost" || name.endsWith(".localhost")) {
-    return `url: host '${hostname}' is a loopback name; ${PRIVATE_HINT}`;
+  if ((name === "localhost" || name.endsWith(".localhost")) && !rules.allowPrivateNetworks) {
+    return { error: `url: host '${hostname}' is a loopback name; ${PRIVATE_HINT}` };
   }
   let addresses: string[];
   try {
@@ -127,16 +167,22 @@ export async function checkHost(hostname: string, resolve: Resolver): Promise<st
   } catch (err) {
     const code = errorCode(err);
     if (code !== undefined && NOT_FOUND_CODES.has(code)) {
-      return `url: host name '${hostname}' does not resolve`;
+      return { error: `url: host name '${hostname}' does not resolve` };
     }
     const why = code === "ETIMEOUT" ? "DNS lookup timed out" : (code ?? "DNS lookup failed");
-    return `url: host name '${hostname}' could not be resolved (${why})`;
+    return { error: `url: host name '${hostname}' could not be resolved (${why})` };
   }
-  if (addresses.length === 0) return `url: host name '${hostname}' does not resolve`;
+  if (addresses.length === 0) return { error: `url: host name '${hostname}' does not resolve` };
   // Every address is checked: a name with one public and one private record could be steered
   // to the private one by the connecting client.
-  const bad = [...new Set(addresses.filter(isPrivateAddress))];
-  return bad.length > 0 ? privateError(bad) : undefined;
+  const bad = [...new Set(addresses.map((a) => refusal(a, rules)).filter((r) => r !== undefined))];
+  return bad.length > 0 ? { error: refusedError(bad) } : { addresses };
+}
+
+/** The host part of the check, with the default rules; an error string or undefined. */
+export async function checkHost(hostname: string, resolve: Resolver): Promise<string | undefined> {
+  const res = await resolveHost(hostname, { allowPrivateNetworks: false }, resolve);
+  return "error" in res ? res.error : undefined;
 }
 
 /**
@@ -172,15 +218,30 @@ export async function checkDestination(
   // A fragment is never sent to the receiver, so accepting one only hides duplicates. An empty
   // "#" leaves url.hash empty but stays in href, hence the check on href.
   if (url.href.includes("#")) errors.push("url: must not contain a fragment");
-  if (!policy.allowPrivateNetworks) {
+  if (!policy.allowPrivateNetworks || (policy.denyCidrs?.length ?? 0) > 0) {
     // Only ask DNS for otherwise acceptable URLs: no point waiting on a lookup for a URL that
     // is refused anyway. Literal and localhost hosts are still reported, as that is free.
     const literalOrLocal =
       literalHostAddress(url.hostname) !== undefined || /(^|\.)localhost\.*$/.test(url.hostname);
     if ((errors.length === 0 && opts.lookup !== false) || literalOrLocal) {
-      const hostError = await checkHost(url.hostname, resolve);
-      if (hostError !== undefined) errors.push(hostError);
+      const res = await resolveHost(url.hostname, policy, resolve);
+      if ("error" in res) errors.push(res.error);
     }
   }
   return errors.length > 0 ? { errors } : { url: url.href };
+}
+
+/** The destination rules of `[security]`, as creation and delivery both apply them. */
+export function destinationPolicy(security: {
+  allow_http: boolean;
+  allow_private_networks: boolean;
+  allow_cidrs: readonly string[];
+  deny_cidrs: readonly string[];
+}): DestinationPolicy {
+  return {
+    allowHttp: security.allow_http,
+    allowPrivateNetworks: security.allow_private_networks,
+    allowCidrs: security.allow_cidrs,
+    denyCidrs: security.deny_cidrs,
+  };
 }
