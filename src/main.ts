@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 // The one entry point, the same under `bun src/main.ts` and in the compiled binary.
 import { parseArgs } from "node:util";
+import { JwtConfigError, jwtVerifierFor } from "./api/jwt.ts";
 import { keysCommand } from "./cli/keys.ts";
+import { secretsCommand } from "./cli/secrets.ts";
 import { USAGE } from "./cli/usage.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
         tenant: { type: "string" },
         role: { type: "string" },
         name: { type: "string" },
+        "expires-in": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -44,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const known = ["serve", "migrate", "keys", "config", "healthcheck"];
+  const known = ["serve", "migrate", "keys", "secrets", "config", "healthcheck"];
   if (!command || !known.includes(command) || (command === "config" && sub !== "check")) {
     return fail(command ? `unknown command: ${positionals.join(" ")}\n\n${USAGE}` : USAGE);
   }
@@ -61,6 +64,16 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
+  // Key material of [auth.jwt] is checked like the rest of the config: before any database.
+  if (config.auth.jwt) {
+    try {
+      jwtVerifierFor(config.auth.jwt);
+    } catch (err) {
+      if (err instanceof JwtConfigError) return fail(`hookline: the configuration is not valid:\n  ${err.message}`);
+      throw err;
+    }
+  }
+
   switch (command) {
     case "config":
       process.stdout.write(`configuration OK (${file ?? "built-in defaults"}); database: ${config.database.path}\n`);
@@ -72,7 +85,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "keys":
-      return keysCommand(config, { action: sub, id: arg, tenant: values.tenant, role: values.role, name: values.name });
+      return keysCommand(config, {
+        action: sub,
+        id: arg,
+        tenant: values.tenant,
+        role: values.role,
+        name: values.name,
+        expiresIn: values["expires-in"],
+      });
+    case "secrets":
+      return secretsCommand(config, { action: sub });
     case "healthcheck": {
       const host = ["0.0.0.0", "::", ""].includes(config.server.host) ? "127.0.0.1" : config.server.host;
       const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.server.port}/healthz`;

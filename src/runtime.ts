@@ -2,12 +2,14 @@ import type { Database } from "bun:sqlite";
 import type { ApiDeps } from "./api/deps.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { Config } from "./config/types.ts";
+import { checkStoredSecrets, type StoredSecrets } from "./db/secrets-migration.ts";
 import { createSqliteStore } from "./db/sqlite-store.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
 import { createSender, type FetchLike } from "./delivery/sender.ts";
 import { type Clock, systemClock } from "./domain/clock.ts";
 import { type Resolver, systemResolver } from "./domain/destination.ts";
+import { createSecretBox } from "./domain/secret-box.ts";
 import type { Logger } from "./observability/logger.ts";
 import { VERSION } from "./version.ts";
 
@@ -22,6 +24,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   deps: ApiDeps;
   dispatcher: Dispatcher;
+  /** How webhook secrets are stored, for the start-up warning. */
+  secretsAtRest: StoredSecrets & { keyConfigured: boolean };
 }
 
 /**
@@ -33,7 +37,11 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
   const resolver = opts.resolver ?? systemResolver;
-  const store = createSqliteStore(sqlite);
+  // Secrets are encrypted at rest when security.encryption_key is set. A database whose secrets
+  // the key cannot read (no key, another key) is refused here, before anything is sent.
+  const secrets = createSecretBox(config.security.encryption_key);
+  const stored = checkStoredSecrets(sqlite, secrets);
+  const store = createSqliteStore(sqlite, { secrets });
   const dispatcher = new Dispatcher({
     store,
     clock,
@@ -60,7 +68,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
       return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
     },
   };
-  return { deps, dispatcher };
+  return { deps, dispatcher, secretsAtRest: { ...stored, keyConfigured: secrets.enabled } };
 }
 
 /**

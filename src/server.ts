@@ -40,7 +40,15 @@ export async function startServer(
   const logger = opts.logger ?? createLogger(config.log.level, config.log.format);
   const { sqlite, applied } = openMigrated(config);
   if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
-  const { deps, dispatcher } = createRuntime(config, sqlite, { ...opts, logger });
+  // Throws, before anything is sent, when the database holds encrypted secrets the key cannot read.
+  const { deps, dispatcher, secretsAtRest } = createRuntime(config, sqlite, { ...opts, logger });
+  if (!secretsAtRest.keyConfigured) {
+    logger.warn(
+      "webhook signing secrets are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
+    );
+  } else if (secretsAtRest.plaintext) {
+    logger.warn("some webhook signing secrets are still stored in plaintext: run `hookline secrets encrypt`");
+  }
   const { store, clock } = deps;
   if (config.delivery.concurrency > 256) {
     logger.warn(

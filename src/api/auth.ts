@@ -1,9 +1,10 @@
 import { Elysia } from "elysia";
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from "../domain/errors.ts";
-import { hashApiKey, KEY_PREFIX, sameSecret } from "../domain/keys.ts";
+import { hashApiKey, KEY_PREFIX, keyUsable, sameSecret } from "../domain/keys.ts";
 import { GLOBAL_TENANT, isGlobal, type Principal, type Role, roleAtLeast } from "../domain/principal.ts";
 import { UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
+import { jwtVerifierFor, looksLikeJwt } from "./jwt.ts";
 import type { RateDecision } from "./rate-limit.ts";
 
 export function credentialOf(headers: Headers): string | undefined {
@@ -20,10 +21,20 @@ export async function authenticate(deps: ApiDeps, credential: string): Promise<P
   if (root !== undefined && sameSecret(credential, root)) {
     return { kind: "root", id: "root", tenant: GLOBAL_TENANT, role: "admin" };
   }
+  const jwt = deps.config.auth.jwt;
+  if (jwt !== undefined && looksLikeJwt(credential)) {
+    const result = await jwtVerifierFor(jwt).verify(credential, deps.clock.now());
+    if (result.ok) return result.principal;
+    // Why a token was refused helps whoever sets up the identity provider; the client only
+    // learns 401.
+    deps.logger.debug({ reason: result.reason }, "JWT refused");
+    return undefined;
+  }
   // Only our own keys are looked up; anything else cannot match a stored hash.
   if (!credential.startsWith(KEY_PREFIX)) return undefined;
   const key = await deps.store.findKeyByHash(hashApiKey(credential));
-  if (!key || key.revokedAt !== null) return undefined;
+  // An expired key is refused like a revoked one.
+  if (!key || !keyUsable(key, deps.clock.now())) return undefined;
   return { kind: "key", id: key.id, tenant: key.tenantId, role: key.role };
 }
 
@@ -42,6 +53,9 @@ const principals = new WeakMap<Request, Principal>();
  * and query validation, so a caller learns 401/403 before anything about its input.
  */
 export function authPlugin(deps: ApiDeps) {
+  // Built (and its key material checked) now, so a bad [auth.jwt] stops start-up rather than
+  // refusing every token later.
+  if (deps.config.auth.jwt !== undefined) jwtVerifierFor(deps.config.auth.jwt);
   function limit(key: string, set: { headers: Record<string, unknown> }): void {
     if (!deps.limiter.enabled) return;
     const d = deps.limiter.take(key);

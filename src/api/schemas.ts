@@ -38,6 +38,9 @@ export const KeySchema = t.Object(
     name: t.String(),
     prefix: t.String({ description: "The key's first characters, to tell keys apart" }),
     created_at: Timestamp,
+    expires_at: t.Union([Timestamp, t.Null()], {
+      description: "When the key stops working (401 from then on); null if never. Expired keys stay listed until revoked.",
+    }),
   },
   { title: "ApiKey" },
 );
@@ -50,6 +53,9 @@ export const CreateKeyBody = t.Object(
     tenant_id: t.Optional(t.String()),
     role: Role,
     name: t.Optional(t.String({ maxLength: 200 })),
+    expires_at: t.Optional(
+      t.String({ description: "RFC 3339 with a time zone, in the future; omit for a key that never expires" }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
+import { parseDuration } from "../config/duration.ts";
 import type { Config } from "../config/types.ts";
 import { createSqliteStore } from "../db/sqlite-store.ts";
-import { systemClock } from "../domain/clock.ts";
+import { systemClock, toIso } from "../domain/clock.ts";
 import { DomainError } from "../domain/errors.ts";
 import { createKey, renderKey, revokeKey } from "../domain/keys.ts";
 import { openMigrated } from "../server.ts";
@@ -11,6 +12,8 @@ export interface KeysArgs {
   tenant: string | undefined;
   role: string | undefined;
   name: string | undefined;
+  /** A duration such as "30d" (ms|s|m|h|d), turned into the key's expires_at. */
+  expiresIn?: string | undefined;
 }
 
 /** `hookline keys …`: works beside a running server (WAL; revocations are seen on the next request). */
@@ -21,8 +24,23 @@ export async function keysCommand(config: Config, args: KeysArgs): Promise<numbe
   try {
     switch (args.action) {
       case "create": {
-        const k = await createKey(deps, "operator", { tenant_id: args.tenant, role: args.role, name: args.name ?? "" });
-        process.stderr.write(`created key ${k.id} (tenant ${k.tenant_id}, role ${k.role}); it is shown only once:\n`);
+        let expiresAt: string | undefined;
+        if (args.expiresIn !== undefined) {
+          const ms = parseDuration(args.expiresIn);
+          if (ms === undefined || ms <= 0) {
+            process.stderr.write(`--expires-in: "${args.expiresIn}" must be a duration such as 12h or 30d\n`);
+            return 2;
+          }
+          expiresAt = toIso(deps.clock.now() + ms);
+        }
+        const k = await createKey(deps, "operator", {
+          tenant_id: args.tenant,
+          role: args.role,
+          name: args.name ?? "",
+          ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+        });
+        const until = k.expires_at === null ? "" : `, expires ${k.expires_at}`;
+        process.stderr.write(`created key ${k.id} (tenant ${k.tenant_id}, role ${k.role}${until}); it is shown only once:\n`);
         process.stdout.write(`${k.key}\n`);
         return 0;
       }
@@ -36,7 +54,9 @@ export async function keysCommand(config: Config, args: KeysArgs): Promise<numbe
           before = page[99]?.id;
         }
         for (const k of rows.map(renderKey)) {
-          process.stdout.write(`${k.id}\t${k.tenant_id}\t${k.role}\t${k.prefix}…\t${k.created_at}\t${k.name}\n`);
+          // Expiry before the name, which is free text and stays last.
+          const expiry = k.expires_at ?? "-";
+          process.stdout.write(`${k.id}\t${k.tenant_id}\t${k.role}\t${k.prefix}…\t${k.created_at}\t${expiry}\t${k.name}\n`);
         }
         return 0;
       }

@@ -3,12 +3,16 @@ export const USAGE = `Hookline — self-hosted webhook delivery
 Usage:
   hookline serve [--config FILE]              start the server (migrates the database first)
   hookline migrate [--config FILE]            apply database migrations and exit
-  hookline keys create --tenant T --role R [--name N] [--config FILE]
+  hookline keys create --tenant T --role R [--name N] [--expires-in D] [--config FILE]
                                               create an API key and print it once
                                               (T: a tenant id, or '*' for a global key;
-                                               R: viewer | publisher | admin)
-  hookline keys list [--config FILE]          list active API keys (never the keys themselves)
+                                               R: viewer | publisher | admin;
+                                               D: lifetime such as 12h or 30d, default never)
+  hookline keys list [--config FILE]          list API keys not revoked, expired ones included
+                                              (id, tenant, role, prefix, created, expires or -,
+                                               name; never the keys themselves)
   hookline keys revoke ID [--config FILE]     revoke an API key
+  hookline secrets encrypt [--config FILE]    encrypt stored webhook secrets with security.encryption_key
   hookline config check [--config FILE]       validate the configuration and exit
   hookline healthcheck [--config FILE]        exit 0 if the local server answers /healthz
   hookline --version | --help

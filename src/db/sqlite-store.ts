@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { StorageUnavailableError } from "../domain/errors.ts";
+import { createSecretBox, type SecretBox } from "../domain/secret-box.ts";
 import type { Store } from "../domain/store.ts";
 import * as schema from "./schema/index.ts";
 import { deliveryQueries } from "./store/deliveries.ts";
@@ -17,16 +18,25 @@ import { webhookQueries } from "./store/webhooks.ts";
  * has no async API) and is async only to honour the interface. Management paths use drizzle;
  * the hot paths (ingest, claim, outcomes) use prepared statements.
  */
-export function createSqliteStore(sqlite: Database): Store {
+export interface SqliteStoreOptions {
+  /**
+   * Encrypts webhook secrets on every write and decrypts them on every read (plaintext rows of
+   * a database not yet migrated are read as they are). Default: no key, secrets in plaintext.
+   */
+  secrets?: SecretBox;
+}
+
+export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {}): Store {
   const db = drizzle(sqlite, { schema });
+  const secrets = opts.secrets ?? createSecretBox(undefined);
   const { ingest, drainIngests } = ingestQueries(sqlite);
   return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
-    ...webhookQueries(db),
+    ...webhookQueries(db, secrets),
     ingest,
-    ...deliveryQueries(sqlite),
-    ...dispatchQueries(sqlite),
+    ...deliveryQueries(sqlite, secrets),
+    ...dispatchQueries(sqlite, secrets),
     ...maintenanceQueries(sqlite),
     async ping(): Promise<boolean> {
       try {

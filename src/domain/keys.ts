@@ -36,6 +36,13 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+
+/** Whether a key can authenticate at `now`: not revoked and not past its expiry. */
+export function keyUsable(k: ApiKeyRecord, now: number): boolean {
+  const expiresAt = k.expiresAt;
+  return k.revokedAt === null && (expiresAt === null || now < expiresAt);
+}
+
 export interface KeyView {
   id: string;
   tenant_id: string;
@@ -43,9 +50,12 @@ export interface KeyView {
   name: string;
   prefix: string;
   created_at: string;
+  /** null when the key never expires. Expired keys stay listed (until revoked) with this date. */
+  expires_at: string | null;
 }
 
 export function renderKey(k: ApiKeyRecord): KeyView {
+  const expiresAt = k.expiresAt;
   return {
     id: k.id,
     tenant_id: k.tenantId,
@@ -53,6 +63,7 @@ export function renderKey(k: ApiKeyRecord): KeyView {
     name: k.name,
     prefix: k.prefix,
     created_at: toIso(k.createdAt),
+    expires_at: expiresAt === null ? null : toIso(expiresAt),
   };
 }
 
@@ -60,9 +71,42 @@ export interface KeyInput {
   tenant_id?: string;
   role?: unknown;
   name?: unknown;
+  /** RFC 3339 with an offset or Z; must be in the future. The CLI turns `--expires-in 30d` into it. */
+  expires_at?: unknown;
 }
 
-function validateKeyInput(input: KeyInput): { role: Role; name: string; tenant?: string } {
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Milliseconds for an RFC 3339 timestamp, or undefined. Stricter than Date.parse, which reads
+ * "2026-02-30" as March 2nd and accepts strings without a time zone in local time.
+ */
+export function parseRfc3339(input: string): number | undefined {
+  const m = RFC3339.exec(input);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.parse(input.toUpperCase());
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function validateExpiry(value: unknown, now: number, errors: string[]): number | null {
+  if (value === undefined || value === null) return null;
+  const at = typeof value === "string" ? parseRfc3339(value) : undefined;
+  if (at === undefined) {
+    errors.push("expires_at: must be an RFC 3339 timestamp with a time zone, e.g. 2027-01-31T00:00:00Z");
+    return null;
+  }
+  if (at <= now) errors.push("expires_at: must be in the future");
+  return at;
+}
+
+function validateKeyInput(
+  input: KeyInput,
+  now: number,
+): { role: Role; name: string; tenant?: string; expiresAt: number | null } {
   const errors: string[] = [];
   if (!isRole(input.role)) errors.push("role: must be one of viewer, publisher, admin");
   let name = "";
@@ -75,8 +119,9 @@ function validateKeyInput(input: KeyInput): { role: Role; name: string; tenant?:
   if (tenant !== undefined && tenant !== GLOBAL_TENANT && !TENANT_RE.test(tenant)) {
     errors.push(`tenant_id: must be "*" or match ${TENANT_RE.source}`);
   }
+  const expiresAt = validateExpiry(input.expires_at, now, errors);
   if (errors.length > 0) throw new ValidationError(errors);
-  return { role: input.role as Role, name, ...(tenant !== undefined ? { tenant } : {}) };
+  return { role: input.role as Role, name, expiresAt, ...(tenant !== undefined ? { tenant } : {}) };
 }
 
 /** Creates a key; the caller shows `key` once, it is not kept. Used by the API and the CLI. */
@@ -85,7 +130,8 @@ export async function createKey(
   principal: Principal | "operator",
   input: KeyInput,
 ): Promise<KeyView & { key: string }> {
-  const { role, name, tenant: requested } = validateKeyInput(input);
+  const now = deps.clock.now();
+  const { role, name, tenant: requested, expiresAt } = validateKeyInput(input, now);
   let tenantId: string;
   if (principal === "operator") {
     if (requested === undefined) throw new ValidationError(["tenant_id: is required"]);
@@ -101,7 +147,6 @@ export async function createKey(
     tenantId = principal.tenant;
   }
   const key = generateApiKey();
-  const now = deps.clock.now();
   const record: ApiKeyRecord = {
     id: newId("key", now),
     tenantId,
@@ -111,6 +156,7 @@ export async function createKey(
     hash: hashApiKey(key),
     createdAt: now,
     revokedAt: null,
+    expiresAt,
   };
   await deps.store.insertKey(record);
   return { ...renderKey(record), key };

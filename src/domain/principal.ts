@@ -8,8 +8,12 @@ export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** Who is calling: resolved once per request by the auth layer. */
 export interface Principal {
-  kind: "root" | "key";
-  /** Key id, or "root". Rate limits are counted per credential id. */
+  /** "jwt": a bearer token verified against `[auth.jwt]`; always bound to one tenant. */
+  kind: "root" | "key" | "jwt";
+  /**
+   * Key id, "root", or "jwt:<tenant>:<sub, jti or token hash>". Rate limits are counted per
+   * principal id, so every token of one JWT subject shares one bucket.
+   */
   id: string;
   /** A tenant id, or "*" for global credentials. */
   tenant: string;

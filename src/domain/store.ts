@@ -13,6 +13,8 @@ export interface ApiKeyRecord {
   hash: string;
   createdAt: number;
   revokedAt: number | null;
+  /** Null: the key never expires. */
+  expiresAt: number | null;
 }
 
 export interface EventTypeRecord {

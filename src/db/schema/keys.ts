@@ -14,6 +14,8 @@ export const apiKeys = sqliteTable(
     hash: text("hash").notNull().unique(),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /** Milliseconds since the epoch; null for a key that never expires. */
+    expiresAt: integer("expires_at"),
   },
   (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.id)],
 );

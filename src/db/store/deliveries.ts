@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -23,7 +24,7 @@ import {
 type Bind = string | number | null;
 
 /** Reads of events, deliveries and attempts, and the API's writes on deliveries. */
-export function deliveryQueries(sqlite: Database) {
+export function deliveryQueries(sqlite: Database, secrets: SecretBox) {
   const getEvent = sqlite.query<EventRow, [string]>("SELECT * FROM events WHERE id = ?");
   const eventDeliveries = sqlite.query<DeliveryRow, [string]>(
     "SELECT * FROM deliveries WHERE event_id = ? ORDER BY id DESC",
@@ -78,13 +79,14 @@ export function deliveryQueries(sqlite: Database) {
     },
     async loadForSend(deliveryId: string): Promise<ClaimedDelivery | undefined> {
       const r = forSend.get(deliveryId);
-      return r ? toClaimed(r) : undefined;
+      return r ? toClaimed(r, secrets) : undefined;
     },
     async requeueFailed(webhookId: string, since: number, now: number): Promise<number> {
       return sqlite.transaction(() => requeue.all(now, now, webhookId, since).length).immediate();
     },
     async rotateSecret(webhookId: string, secret: string, previousExpiresAt: number, now: number): Promise<void> {
-      rotate.run(previousExpiresAt, now, webhookId, secret);
+      // previous_secret = secret copies the stored (possibly encrypted) value as it is.
+      rotate.run(previousExpiresAt, now, webhookId, secrets.encrypt(secret));
     },
   };
 }

@@ -1,10 +1,11 @@
 import type { Database } from "bun:sqlite";
+import type { SecretBox } from "../../domain/secret-box.ts";
 import type { AttemptOutcome, ClaimedDelivery, ClaimOptions } from "../../domain/store.ts";
 import { disabledError } from "../../domain/webhooks/render.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
 
 /** The dispatcher's side of the store: claims under a lease and batched outcome writes. */
-export function dispatchQueries(sqlite: Database) {
+export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
   const due = sqlite.query<{ id: string; webhook_id: string }, [number, string, number]>(
     `SELECT id, webhook_id FROM deliveries
      WHERE status = 'pending' AND next_attempt_at <= ?1
@@ -121,7 +122,8 @@ export function dispatchQueries(sqlite: Database) {
           if (ids.length === 0) return [];
           const json = JSON.stringify(ids);
           claim.run(now + opts.leaseMs, now, json);
-          return claimed.all(json).map(toClaimed);
+          // Decrypted inside the transaction: a secret that cannot be read rolls the claim back.
+          return claimed.all(json).map((r) => toClaimed(r, secrets));
         })
         .immediate();
     },

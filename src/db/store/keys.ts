@@ -6,7 +6,7 @@ import type { Db } from "./types.ts";
 export function keyQueries(db: Db) {
   return {
     async insertKey(key: ApiKeyRecord): Promise<void> {
-      db.insert(apiKeys).values(key).run();
+      db.insert(apiKeys).values({ ...key, expiresAt: key.expiresAt ?? null }).run();
     },
     async findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
       return db.select().from(apiKeys).where(eq(apiKeys.hash, hash)).get();
@@ -14,6 +14,7 @@ export function keyQueries(db: Db) {
     async getKey(id: string): Promise<ApiKeyRecord | undefined> {
       return db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
     },
+    /** Revoked keys are left out; expired ones stay, so admins see what expired and when. */
     async listKeys(filter: KeyFilter): Promise<ApiKeyRecord[]> {
       const conds: SQL[] = [isNull(apiKeys.revokedAt)];
       if (filter.tenantId !== undefined) conds.push(eq(apiKeys.tenantId, filter.tenantId));

@@ -1,5 +1,6 @@
 // Raw rows of the hot-path queries (prepared bun:sqlite statements, no ORM mapping) and their
 // conversion to the domain records.
+import type { SecretBox } from "../../domain/secret-box.ts";
 import type { AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, EventRecord } from "../../domain/store.ts";
 
 export interface EventRow {
@@ -110,7 +111,8 @@ export interface SendRow {
   previous_secret_expires_at: number | null;
 }
 
-export function toClaimed(r: SendRow): ClaimedDelivery {
+/** `secrets` decrypts the webhook's secrets (stored encrypted when security.encryption_key is set). */
+export function toClaimed(r: SendRow, secrets: SecretBox): ClaimedDelivery {
   return {
     id: r.id,
     eventId: r.event_id,
@@ -125,8 +127,8 @@ export function toClaimed(r: SendRow): ClaimedDelivery {
     payload: r.payload,
     url: r.url,
     headers: JSON.parse(r.headers) as Record<string, string>,
-    secret: r.secret,
-    previousSecret: r.previous_secret,
+    secret: secrets.decrypt(r.secret),
+    previousSecret: r.previous_secret === null ? null : secrets.decrypt(r.previous_secret),
     previousSecretExpiresAt: r.previous_secret_expires_at,
   };
 }

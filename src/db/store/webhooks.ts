@@ -1,5 +1,6 @@
 import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { isOperationalType } from "../../domain/event-patterns.ts";
+import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
   WebhookChanges,
   WebhookFilter,
@@ -18,11 +19,28 @@ function subscribedTo(type: string): SQL {
     or (j.value like '%.*' and substr(${type}, 1, length(j.value) - 1) = substr(j.value, 1, length(j.value) - 1)))`;
 }
 
-export function webhookQueries(db: Db) {
+/**
+ * `secrets` encrypts `secret` and `previous_secret` on the way in and decrypts them on the way
+ * out: callers only ever see plaintext secrets, the file only ciphertext (when a key is set).
+ */
+export function webhookQueries(db: Db, secrets: SecretBox) {
+  function open<R extends Pick<WebhookRecord, "secret" | "previousSecret">>(row: R): R {
+    return {
+      ...row,
+      secret: secrets.decrypt(row.secret),
+      previousSecret: row.previousSecret === null ? null : secrets.decrypt(row.previousSecret),
+    };
+  }
+
   return {
     async insertWebhook(record: WebhookRecord): Promise<WriteResult> {
       try {
-        db.insert(webhooks).values(record).run();
+        const sealed = {
+          ...record,
+          secret: secrets.encrypt(record.secret),
+          previousSecret: record.previousSecret === null ? null : secrets.encrypt(record.previousSecret),
+        };
+        db.insert(webhooks).values(sealed).run();
         return { ok: true };
       } catch (err) {
         if (isUniqueViolation(err)) return { ok: false, reason: "duplicate" };
@@ -33,7 +51,8 @@ export function webhookQueries(db: Db) {
       return db.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, tenantId)).get()?.n ?? 0;
     },
     async getWebhook(id: string): Promise<WebhookRecord | undefined> {
-      return db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+      const row = db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+      return row ? open(row) : undefined;
     },
     async listWebhooks(filter: WebhookFilter): Promise<WebhookRecord[]> {
       const conds: SQL[] = [];
@@ -47,7 +66,8 @@ export function webhookQueries(db: Db) {
         .where(and(...conds))
         .orderBy(desc(webhooks.id))
         .limit(filter.limit + 1)
-        .all();
+        .all()
+        .map(open);
     },
     async updateWebhook(
       id: string,
@@ -69,7 +89,7 @@ export function webhookQueries(db: Db) {
               .where(and(eq(deliveries.webhookId, id), inArray(deliveries.status, ["pending"])))
               .run();
           }
-          return row;
+          return row ? open(row) : undefined;
         });
       } catch (err) {
         if (isUniqueViolation(err)) return "duplicate";

@@ -1,0 +1,57 @@
+import type { Config } from "../config/types.ts";
+import { encryptStoredSecrets } from "../db/secrets-migration.ts";
+import { createSecretBox, SecretKeyError } from "../domain/secret-box.ts";
+import { openMigrated } from "../server.ts";
+
+export interface SecretsArgs {
+  action: string | undefined;
+}
+
+/**
+ * `hookline secrets encrypt`: encrypts the webhook secrets still stored in plaintext, in place.
+ * Safe beside a running server that has the same key (it reads both forms); idempotent.
+ */
+export async function secretsCommand(config: Config, args: SecretsArgs): Promise<number> {
+  if (args.action !== "encrypt") {
+    process.stderr.write("usage: hookline secrets encrypt [--config FILE] (see hookline --help)\n");
+    return 2;
+  }
+  if (!config.security.encryption_key) {
+    process.stderr.write(
+      "hookline secrets encrypt: security.encryption_key is not set; set it (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`\n",
+    );
+    return 2;
+  }
+  const secrets = createSecretBox(config.security.encryption_key);
+  const { sqlite } = openMigrated(config);
+  const tty = process.stderr.isTTY === true;
+  try {
+    const result = encryptStoredSecrets(sqlite, secrets, {
+      batchSize: 500,
+      onProgress: tty ? (done, total) => process.stderr.write(`\rencrypted ${done}/${total}`) : undefined,
+    });
+    if (tty && result.encrypted > 0) process.stderr.write("\n");
+    process.stdout.write(
+      `encrypted the secrets of ${result.encrypted} webhook(s); ${result.skipped} already encrypted (${config.database.path})\n`,
+    );
+    if (result.encrypted > 0) {
+      process.stderr.write(
+        "note: copies of secrets deleted or replaced before this run may remain in the file's free space until SQLite reuses it; for a clean file, stop Hookline and VACUUM the database\n",
+      );
+    }
+    if (!result.walTruncated) {
+      process.stderr.write(
+        "note: another process holds the database open; old pages leave its -wal file at that process's next checkpoint\n",
+      );
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof SecretKeyError) {
+      process.stderr.write(`hookline secrets encrypt: ${err.message}; nothing was changed\n`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    sqlite.close();
+  }
+}
