@@ -1,6 +1,6 @@
 // The CLI as an operator uses it, beside a running server that shares the data folder.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import journal from "../migrations/meta/_journal.json" with { type: "json" };
@@ -68,4 +68,15 @@ test("HOOKLINE_* env overrides are validated and named", async () => {
   const res = await run(cli("config", "check"), { cwd, env: { HOOKLINE_SERVER_PORT: "eighty" } });
   expect(res.code).toBe(2);
   expect(res.stderr).toContain("HOOKLINE_SERVER_PORT");
+});
+
+test("a dangerous [auth.jwt] is a config error: exit 2 before any database exists", async () => {
+  const dir = mkdtempSync(join(cwd, "jwt-"));
+  await Bun.write(join(dir, "hookline.toml"), '[auth.jwt]\nsecret = "0123456789abcdef0123456789abcdef"\nalgorithms = ["RS256"]\n');
+  for (const args of [["config", "check"], ["serve"]]) {
+    const res = await run(cli(...args), { cwd: dir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("auth.jwt.algorithms");
+  }
+  expect(existsSync(join(dir, "data"))).toBe(false);
 });
