@@ -1,4 +1,10 @@
-import { BadRequestError, type DomainError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../domain/errors.ts";
+import {
+  BadRequestError,
+  type DomainError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../domain/errors.ts";
 
 /**
  * What the body parser leaves when a body cannot be used. It is thrown only after the caller is
@@ -13,20 +19,86 @@ function isJson(contentType: string): boolean {
   return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"));
 }
 
-/** Reads a JSON body under the size limit. An empty body is an empty object. */
-export async function parseJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+function tooDeep(maxDepth: number): ValidationError {
+  return new ValidationError([`body: is nested deeper than ${maxDepth} levels`]);
+}
+
+/**
+ * True when `value` has more than `maxDepth` nested arrays/objects (the top-level object is level
+ * 1). Iterative, with an explicit stack, so a hostile body cannot exhaust the call stack; it stops
+ * at the first container past the limit and visits every other node at most once.
+ */
+export function deeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, depth] = top;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > maxDepth) return true;
+    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * The body's bytes, or undefined as soon as there are more than `maxBytes`: a chunked upload
+ * without content-length is not buffered past the limit (the rest is left unread).
+ */
+async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads a JSON body under the size and nesting limits. An empty body is an empty object.
+ * Never throws for anything a client can send: every problem becomes an UnusableBody.
+ */
+export async function parseJsonBody(request: Request, maxBytes: number, maxDepth = 32): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) return new UnusableBody(new PayloadTooLargeError(maxBytes));
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > maxBytes) return new UnusableBody(new PayloadTooLargeError(maxBytes));
+  const buf = await readAtMost(request, maxBytes);
+  if (buf === undefined) return new UnusableBody(new PayloadTooLargeError(maxBytes));
   if (buf.byteLength === 0) return {};
   if (!isJson(request.headers.get("content-type") ?? "")) {
     return new UnusableBody(new UnsupportedMediaTypeError());
   }
+  let text: string;
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch {
+    return new UnusableBody(new BadRequestError("The body is not valid JSON: not valid UTF-8"));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch (err) {
-    const why = err instanceof SyntaxError ? err.message : "not valid UTF-8";
+    // An engine whose parser recurses gives up on a very deep body with a RangeError: that is
+    // the nesting limit too, not our bug.
+    if (err instanceof RangeError) return new UnusableBody(tooDeep(maxDepth));
+    const why = err instanceof SyntaxError ? err.message : "unreadable";
     return new UnusableBody(new BadRequestError(`The body is not valid JSON: ${why}`));
   }
+  if (deeperThan(value, maxDepth)) return new UnusableBody(tooDeep(maxDepth));
+  return value;
 }

@@ -1,12 +1,10 @@
 import type { DomainDeps } from "../deps.ts";
-import { checkDestination } from "../destination.ts";
+import { checkDestination, destinationPolicy } from "../destination.ts";
 import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
 import { isBuiltinType } from "../event-types.ts";
 import { checkSecret } from "../secrets.ts";
 
 export const MAX_DESCRIPTION = 1000;
-export const MAX_EVENTS = 100;
-export const MAX_HEADERS = 20;
 const MAX_HEADER_VALUE = 4096;
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$/;
 // Hop-by-hop headers, headers the sender computes itself, and signature headers: a webhook may
@@ -42,13 +40,19 @@ export interface ValidWebhookFields {
   secret?: string;
 }
 
-function checkEvents(value: unknown, known: Map<string, boolean>, errors: string[]): string[] | undefined {
+function checkEvents(
+  value: unknown,
+  known: Map<string, boolean>,
+  maxEvents: number,
+  errors: string[],
+): string[] | undefined {
   if (!Array.isArray(value) || value.length === 0) {
     errors.push("events: must be a non-empty list of event types or patterns");
     return undefined;
   }
-  if (value.length > MAX_EVENTS) {
-    errors.push(`events: must have at most ${MAX_EVENTS} entries`);
+  // Counted before anything else is looked at, so an oversized list costs nothing more.
+  if (value.length > maxEvents) {
+    errors.push(`events: must have at most ${maxEvents} entries (security.max_events_per_webhook)`);
     return undefined;
   }
   const seen = new Set<string>();
@@ -68,17 +72,18 @@ function checkEvents(value: unknown, known: Map<string, boolean>, errors: string
   return errors.length === before ? [...seen] : undefined;
 }
 
-function checkHeaders(value: unknown, hexHeader: string | undefined, errors: string[]) {
+function checkHeaders(value: unknown, hexHeader: string | undefined, maxHeaders: number, errors: string[]) {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     errors.push("headers: must be an object of header names to string values");
     return undefined;
   }
   const entries = Object.entries(value);
-  if (entries.length > MAX_HEADERS) {
-    errors.push(`headers: must have at most ${MAX_HEADERS} entries`);
+  if (entries.length > maxHeaders) {
+    errors.push(`headers: must have at most ${maxHeaders} entries (security.max_headers_per_webhook)`);
     return undefined;
   }
-  const out: Record<string, string> = {};
+  // A Map, not an object: "constructor" or "__proto__" must not look like names already seen.
+  const out = new Map<string, string>();
   const before = errors.length;
   for (const [rawName, v] of entries) {
     const name = rawName.toLowerCase();
@@ -91,16 +96,20 @@ function checkHeaders(value: unknown, hexHeader: string | undefined, errors: str
       name === hexHeader?.toLowerCase()
     ) {
       errors.push(`${at}: is set by Hookline and cannot be overridden`);
-    } else if (name in out) errors.push(`${at}: is listed twice (names are case-insensitive)`);
+    } else if (out.has(name)) errors.push(`${at}: is listed twice (names are case-insensitive)`);
     else if (typeof v !== "string") errors.push(`${at}: must be a string`);
     else if (v.length > MAX_HEADER_VALUE) errors.push(`${at}: must be at most ${MAX_HEADER_VALUE} characters`);
     // CR/LF would let a value smuggle extra headers; other control bytes are refused by fetch.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point of the check
-    else if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) {
+    else if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(v)) {
       errors.push(`${at}: must not contain control characters (CR, LF, NUL, ...)`);
-    } else out[name] = v;
+    } else if (/[\u0100-\uffff]/.test(v)) {
+      // An HTTP field value is bytes; fetch refuses anything past Latin-1, so every delivery
+      // would fail. Refused here, where the caller can still fix it.
+      errors.push(`${at}: must contain only ASCII or Latin-1 characters`);
+    } else out.set(name, v);
   }
-  return errors.length === before ? out : undefined;
+  return errors.length === before ? Object.fromEntries(out) : undefined;
 }
 
 /**
@@ -125,7 +134,7 @@ export async function validateWebhookInput(
   } else {
     const types = await deps.store.listEventTypes();
     const known = new Map(types.map((t) => [t.name, t.archived]));
-    const events = checkEvents(input.events, known, errors);
+    const events = checkEvents(input.events, known, deps.config.security.max_events_per_webhook, errors);
     if (events) fields.events = events;
   }
   if (input.description !== undefined) {
@@ -135,7 +144,12 @@ export async function validateWebhookInput(
     } else fields.description = input.description;
   }
   if (input.headers !== undefined) {
-    const headers = checkHeaders(input.headers, deps.config.signing.hex_header, errors);
+    const headers = checkHeaders(
+      input.headers,
+      deps.config.signing.hex_header,
+      deps.config.security.max_headers_per_webhook,
+      errors,
+    );
     if (headers) fields.headers = headers;
   }
   if (input.enabled !== undefined) {
@@ -150,10 +164,7 @@ export async function validateWebhookInput(
   // DNS last, and only when it can change the answer: a request already refused for other
   // reasons should not wait for a resolver (but still hears about everything else in its URL).
   if (typeof input.url === "string") {
-    const policy = {
-      allowHttp: deps.config.security.allow_http,
-      allowPrivateNetworks: deps.config.security.allow_private_networks,
-    };
+    const policy = destinationPolicy(deps.config.security);
     const res = await checkDestination(input.url, policy, deps.resolver, { lookup: errors.length === 0 });
     if ("errors" in res) errors.push(...res.errors);
     else fields.url = res.url;
