@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "./domain/clock.ts";
 import { type Resolver, systemResolver } from "./domain/destination.ts";
 import { createSecretBox } from "./domain/secret-box.ts";
 import type { Logger } from "./observability/logger.ts";
+import { Metrics } from "./observability/metrics.ts";
 import { VERSION } from "./version.ts";
 
 export interface RuntimeOptions {
@@ -42,7 +43,11 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   const secrets = createSecretBox(config.security.encryption_key);
   const stored = checkStoredSecrets(sqlite, secrets);
   const store = createSqliteStore(sqlite, { secrets });
+  // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
+  let inFlight = () => 0;
+  const metrics = new Metrics({ gauges: (now) => store.gauges(now), inFlight: () => inFlight(), now: () => clock.now() });
   const dispatcher = new Dispatcher({
+    metrics,
     store,
     clock,
     config,
@@ -53,7 +58,9 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
     version: VERSION,
     random: opts.random ?? Math.random,
   });
+  inFlight = () => dispatcher.inFlight;
   const deps: ApiDeps = {
+    metrics,
     store,
     clock,
     config,

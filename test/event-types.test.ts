@@ -5,6 +5,13 @@ import type { Clock } from "../src/domain/clock.ts";
 import { upsertDeclaredEventTypes } from "../src/domain/event-types.ts";
 import { type Harness, harness } from "./support/harness.ts";
 
+const BUILTINS = [
+  "webhook.test",
+  "hookline.webhook.disabled",
+  "hookline.delivery.exhausted",
+  "hookline.webhook.recovered",
+];
+
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** A parsed JSON response: the fields these tests read, loosely typed. */
@@ -74,7 +81,9 @@ describe("GET /v1/event-types", () => {
     expect(builtin?.created_at).toMatch(ISO_RE);
     const stored = data.find((t) => t.name === "member.added");
     expect(stored).toMatchObject({ description: "A member joined", builtin: false, archived: false });
-    expect(data).toHaveLength(2);
+    // The built-in types (webhook.test and Hookline's operational events) plus the stored one.
+    expect(data.filter((t) => t.builtin).map((t) => t.name)).toEqual(BUILTINS);
+    expect(data).toHaveLength(BUILTINS.length + 1);
   });
 
   test("needs credentials", async () => {
@@ -111,7 +120,9 @@ describe("POST /v1/event-types", () => {
       created_at: "2031-05-06T07:08:09.010Z",
     });
     expect("schema" in bare).toBe(false);
-    expect((await listTypes(hh)).map((t) => t.name).sort()).toEqual(["member.added", "member.removed", "webhook.test"]);
+    expect((await listTypes(hh)).map((t) => t.name).sort()).toEqual(
+      [...BUILTINS, "member.added", "member.removed"].sort(),
+    );
   });
 
   test("a tenant admin is forbidden", async () => {
@@ -120,7 +131,7 @@ describe("POST /v1/event-types", () => {
     const res = await hh.call("POST", "/v1/event-types", { key: admin, body: { name: "member.added" } });
     expect(res.status).toBe(403);
     expect((await json(res)).error).toBe("forbidden");
-    expect((await listTypes(hh)).map((t) => t.name)).toEqual(["webhook.test"]);
+    expect((await listTypes(hh)).map((t) => t.name)).toEqual(BUILTINS);
   });
 
   test("a tenant admin sending an invalid body still gets 403, not 422 (403 comes before 422)", async () => {
@@ -335,7 +346,7 @@ describe("config-declared event types", () => {
     const empty = await harness();
     try {
       expect(await upsertDeclaredEventTypes(empty.deps)).toBe(0);
-      expect((await json(await empty.call("GET", "/v1/event-types"))).data).toHaveLength(1);
+      expect((await json(await empty.call("GET", "/v1/event-types"))).data).toHaveLength(BUILTINS.length);
     } finally {
       await empty.close();
     }

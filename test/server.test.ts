@@ -81,6 +81,7 @@ describe("operations endpoints", () => {
       "patch /v1/webhooks/{id}",
       "delete /v1/webhooks/{id}",
       "get /v1/webhooks/{id}/deliveries",
+      "get /v1/webhooks/{id}/stats",
       "post /v1/webhooks/{id}/test",
       "post /v1/webhooks/{id}/rotate-secret",
       "post /v1/webhooks/{id}/recover",

@@ -47,13 +47,15 @@ export function createApp(deps: ApiDeps) {
     })
     // Our own parser: size limit, content type and JSON errors become an UnusableBody that the
     // auth step throws after authentication (see api/auth.ts).
-    .onParse({ as: "global" }, ({ request }) => parseJsonBody(request, maxBody))
+    .onParse({ as: "global" }, ({ request }) => parseJsonBody(request, maxBody, deps.config.security.max_json_depth))
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = meta.get(request)?.id;
       const headers: Record<string, string> = requestId ? { "x-request-id": requestId } : {};
       for (const [k, v] of Object.entries(set.headers)) if (typeof v === "string") headers[k] = v;
       const withHeaders = (res: Response) => {
         for (const [k, v] of Object.entries(headers)) if (!res.headers.has(k)) res.headers.set(k, v);
+        // The request log and metrics read the status from `set` after the response.
+        set.status = res.status;
         return res;
       };
       if (error instanceof DomainError) return withHeaders(domainErrorResponse(error));
@@ -88,9 +90,13 @@ export function createApp(deps: ApiDeps) {
         errorResponse(500, { error: "internal", message: `Internal error; quote request id ${requestId ?? "-"}.` }),
       );
     })
-    .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
+    .onAfterResponse({ as: "global" }, (ctx) => {
+      const { request, set, responseValue } = ctx;
       const m = meta.get(request);
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
+      // The route pattern, not the path: ids would make the label set unbounded.
+      const route = (ctx as { route?: string }).route || "unmatched";
+      deps.metrics.httpRequests.inc({ method: request.method, route, status: String(status) });
       deps.logger.info(
         {
           request_id: m?.id,

@@ -1,6 +1,7 @@
 import type { DomainDeps } from "../domain/deps.ts";
 import type { DispatchHandle } from "../domain/dispatch.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
 export interface Readiness {
@@ -13,5 +14,6 @@ export interface ApiDeps extends DomainDeps {
   version: string;
   limiter: RateLimiter;
   dispatch: DispatchHandle;
+  metrics: Metrics;
   readiness(): Promise<Readiness>;
 }

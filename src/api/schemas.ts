@@ -218,3 +218,20 @@ export const RecoverBody = t.Object(
   { additionalProperties: false },
 );
 export const RequeuedSchema = t.Object({ requeued: t.Integer() }, { title: "Requeued" });
+
+export const WebhookStatsSchema = t.Object(
+  {
+    webhook_id: t.String(),
+    window: t.String(),
+    attempts: t.Integer(),
+    succeeded: t.Integer(),
+    failed: t.Integer(),
+    success_rate: t.Union([t.Number(), t.Null()]),
+    latency_ms: t.Object({ p50: t.Union([t.Number(), t.Null()]), p95: t.Union([t.Number(), t.Null()]) }),
+    consecutive_failures: t.Integer(),
+    failing_since: t.Union([Timestamp, t.Null()]),
+    oldest_pending_at: t.Union([Timestamp, t.Null()]),
+    next_attempt_at: t.Union([Timestamp, t.Null()]),
+  },
+  { title: "WebhookStats" },
+);

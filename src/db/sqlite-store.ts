@@ -7,9 +7,10 @@ import * as schema from "./schema/index.ts";
 import { deliveryQueries } from "./store/deliveries.ts";
 import { dispatchQueries } from "./store/dispatch.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
-import { ingestQueries } from "./store/ingest.ts";
+import { ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
 import { keyQueries } from "./store/keys.ts";
 import { maintenanceQueries } from "./store/maintenance.ts";
+import { statsQueries } from "./store/stats.ts";
 import { storageProblem } from "./store/sqlite-errors.ts";
 import { webhookQueries } from "./store/webhooks.ts";
 
@@ -36,8 +37,9 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
     ...webhookQueries(db, secrets),
     ingest,
     ...deliveryQueries(sqlite, secrets),
-    ...dispatchQueries(sqlite, secrets),
+    ...dispatchQueries(sqlite, secrets, operationalEmitter(ingestStatements(sqlite))),
     ...maintenanceQueries(sqlite),
+    ...statsQueries(sqlite),
     async ping(): Promise<boolean> {
       try {
         // BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing.

@@ -1,6 +1,7 @@
 import type { DispatchHandle } from "../domain/dispatch.ts";
 import type { AttemptOutcome, ClaimedDelivery, Store } from "../domain/store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { type AttemptDeps, runAttempt } from "./attempt.ts";
 
 // How long past the attempt timeout a claim stays ours: the lease must outlive every attempt
@@ -12,6 +13,7 @@ const MAX_IDLE_MS = 30_000;
 export interface DispatcherDeps extends AttemptDeps {
   store: Store;
   logger: Logger;
+  metrics: Metrics;
 }
 
 interface QueuedOutcome {
@@ -149,6 +151,7 @@ export class Dispatcher implements DispatchHandle {
 
   /** Outcomes finishing in the same turn are written in one transaction. */
   private record(outcome: AttemptOutcome): Promise<void> {
+    this.deps.metrics.recordAttempt(outcome.result, outcome.manual, outcome.attempt.durationMs);
     if (outcome.result !== "succeeded") {
       this.deps.logger.info(
         {
@@ -183,6 +186,7 @@ export class Dispatcher implements DispatchHandle {
         this.deps.config.delivery.disable_after,
       )
       .then((disabled) => {
+        this.deps.metrics.webhooksDisabled.inc(disabled.length);
         for (const id of disabled) this.deps.logger.warn({ webhook_id: id }, "webhook disabled");
       })
       .catch((err: unknown) => this.deps.logger.error({ err }, "attempt outcomes could not be written"))

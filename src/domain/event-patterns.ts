@@ -1,6 +1,13 @@
 // How a webhook's `events` patterns match an event type (API.md §10 "Patterns").
 
 export const TEST_EVENT_TYPE = "webhook.test";
+
+/** Hookline's operational events, published into the tenant whose webhook they concern. */
+export const OPERATIONAL_TYPES = {
+  webhookDisabled: "hookline.webhook.disabled",
+  deliveryExhausted: "hookline.delivery.exhausted",
+  webhookRecovered: "hookline.webhook.recovered",
+} as const;
 export const EVENT_TYPE_RE = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 /** `member.*` or `member.team.*`: every type below that prefix, at any depth. */
 export const PREFIX_PATTERN_RE = /^[a-z0-9_]+(\.[a-z0-9_]+)*\.\*$/;

@@ -1,7 +1,7 @@
 import { toIso } from "./clock.ts";
 import type { DomainDeps } from "./deps.ts";
 import { assertValid, ConflictError, NotFoundError, ValidationError } from "./errors.ts";
-import { EVENT_TYPE_RE, isReservedTypeName, TEST_EVENT_TYPE } from "./event-patterns.ts";
+import { EVENT_TYPE_RE, isReservedTypeName, OPERATIONAL_TYPES, TEST_EVENT_TYPE } from "./event-patterns.ts";
 import { schemaProblems } from "./json-schema.ts";
 import { type Principal, requireGlobalAdmin } from "./principal.ts";
 import type { EventTypeRecord } from "./store.ts";
@@ -16,14 +16,22 @@ export interface EventTypeView {
 }
 
 /** Built in, never stored: sent only by POST /v1/webhooks/{id}/test. */
+const builtin = (name: string, description: string): EventTypeView => ({
+  name,
+  description,
+  archived: false,
+  builtin: true,
+  created_at: toIso(0),
+});
+
 const BUILTIN: EventTypeView[] = [
-  {
-    name: TEST_EVENT_TYPE,
-    description: "A test event sent by POST /v1/webhooks/{id}/test.",
-    archived: false,
-    builtin: true,
-    created_at: toIso(0),
-  },
+  builtin(TEST_EVENT_TYPE, "A test event sent by POST /v1/webhooks/{id}/test."),
+  builtin(
+    OPERATIONAL_TYPES.webhookDisabled,
+    "Hookline disabled a webhook of this tenant (failing for delivery.disable_after, or 410 Gone).",
+  ),
+  builtin(OPERATIONAL_TYPES.deliveryExhausted, "A delivery failed its last retry and will not be sent again."),
+  builtin(OPERATIONAL_TYPES.webhookRecovered, "A webhook that was failing delivered successfully again."),
 ];
 const BUILTIN_NAMES = new Set(BUILTIN.map((b) => b.name));
 

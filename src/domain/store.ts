@@ -170,6 +170,30 @@ export interface EventFilter extends PageRequest {
   type?: string;
 }
 
+/** Database state for /metrics, read at scrape time. */
+export interface StoreGauges {
+  /** Pending deliveries per age bucket (lt_1m, 1m_10m, 10m_1h, 1h_1d, gt_1d). */
+  pendingByAge: Record<string, number>;
+  oldestPendingCreatedAt: number | null;
+  /** The earliest next_attempt_at among pending deliveries that are due. */
+  oldestDueAt: number | null;
+  webhooksEnabled: number;
+  webhooksDisabled: number;
+  databaseBytes: number;
+  walBytes: number;
+}
+
+/** GET /v1/webhooks/{id}/stats over a window. */
+export interface WebhookStatsRecord {
+  attempts: number;
+  succeeded: number;
+  /** Attempt durations (ms) at the 50th and 95th percentile; null without attempts. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  oldestPendingCreatedAt: number | null;
+  nextAttemptAt: number | null;
+}
+
 export interface Store {
   insertKey(key: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -237,6 +261,9 @@ export interface Store {
   /** Deletes up to `limit` events created before `before` whose deliveries are all finished. */
   purgeFinished(before: number, limit: number): Promise<number>;
   clearIdempotencyKeys(before: number, limit: number): Promise<number>;
+
+  gauges(now: number): Promise<StoreGauges>;
+  webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;
 
   /** True when the database answers and accepts writes. */
   ping(): Promise<boolean>;

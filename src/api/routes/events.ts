@@ -24,6 +24,10 @@ export function eventRoutes(deps: ApiDeps) {
       async ({ principal, body, request, set }) => {
         const published = await publishEvent(deps, principal, body, request.headers.get("idempotency-key") ?? undefined);
         // Committed: hand the new deliveries to the dispatcher without waiting for a poll.
+        if (published.status === 202) {
+          deps.metrics.eventsIngested.inc();
+          deps.metrics.deliveriesCreated.inc(published.deliveryIds.length);
+        }
         if (published.deliveryIds.length > 0) deps.dispatch.wake();
         set.status = published.status;
         return published.body;

@@ -1,9 +1,31 @@
 import { Elysia, t } from "elysia";
+import { ForbiddenError, UnauthorizedError } from "../../domain/errors.ts";
+import { isGlobal } from "../../domain/principal.ts";
+import { authenticate, credentialOf } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 
-/** Liveness and readiness, outside /v1: no auth, no rate limit. */
+/** Liveness, readiness and metrics, outside /v1: no rate limit; metrics optionally behind a key. */
 export function opsRoutes(deps: ApiDeps) {
   return new Elysia({ detail: { tags: ["Operations"] } })
+    .get(
+      "/metrics",
+      async ({ request }) => {
+        if (deps.config.metrics.require_auth) {
+          const credential = credentialOf(request.headers);
+          const principal = credential ? await authenticate(deps, credential) : undefined;
+          if (!principal) throw new UnauthorizedError();
+          // Metrics describe every tenant at once.
+          if (!isGlobal(principal)) throw new ForbiddenError("Metrics need a global key.");
+        }
+        return new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.contentType } });
+      },
+      {
+        detail: {
+          summary: "Prometheus metrics (a global key when metrics.require_auth)",
+          responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } } },
+        },
+      },
+    )
     .get("/healthz", () => ({ status: "ok", version: deps.version }), {
       response: t.Object({ status: t.String(), version: t.String() }),
       detail: { summary: "Alive" },

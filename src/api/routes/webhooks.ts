@@ -3,6 +3,7 @@ import { recoverWebhook } from "../../domain/deliveries/actions.ts";
 import { listWebhookDeliveries } from "../../domain/deliveries/read.ts";
 import { parsePage } from "../../domain/pagination.ts";
 import { rotateSecret, sendTestEvent } from "../../domain/webhooks/actions.ts";
+import { webhookStats } from "../../domain/webhooks/stats.ts";
 import { createWebhook } from "../../domain/webhooks/create.ts";
 import { getWebhook, listWebhooks } from "../../domain/webhooks/read.ts";
 import { deleteWebhook, updateWebhook } from "../../domain/webhooks/update.ts";
@@ -23,6 +24,7 @@ import {
   WebhookListQuery,
   WebhookPageSchema,
   WebhookSchema,
+  WebhookStatsSchema,
 } from "../schemas.ts";
 
 const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema };
@@ -89,11 +91,20 @@ export function webhookRoutes(deps: ApiDeps) {
         detail: { summary: "The webhook's deliveries, newest first" },
       },
     )
+    .get("/:id/stats", ({ principal, params, query }) => webhookStats(deps, principal, params.id, query.window), {
+      auth: "viewer",
+      params: idParam,
+      query: t.Object({ window: t.Optional(t.String({ description: "A duration such as 1h or 7d; default 24h" })) }),
+      response: { 200: WebhookStatsSchema, ...errors },
+      detail: { summary: "Health over a window: attempts, success rate, latency, failures, pending" },
+    })
     .post(
       "/:id/test",
       async ({ principal, params, set }) => {
+        const accepted = await sendTestEvent(deps, deps.dispatch, principal, params.id);
+        deps.metrics.deliveriesCreated.inc();
         set.status = 202;
-        return sendTestEvent(deps, deps.dispatch, principal, params.id);
+        return accepted;
       },
       {
         auth: "admin",

@@ -1,11 +1,15 @@
 import type { Database } from "bun:sqlite";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type { AttemptOutcome, ClaimedDelivery, ClaimOptions } from "../../domain/store.ts";
+import { isOperationalType, OPERATIONAL_TYPES } from "../../domain/event-patterns.ts";
+import { toIso } from "../../domain/clock.ts";
 import { disabledError } from "../../domain/webhooks/render.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
 
 /** The dispatcher's side of the store: claims under a lease and batched outcome writes. */
-export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
+export type Emit = (tenantId: string, type: string, data: Record<string, unknown>, now: number) => void;
+
+export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit) {
   const due = sqlite.query<{ id: string; webhook_id: string }, [number, string, number]>(
     `SELECT id, webhook_id FROM deliveries
      WHERE status = 'pending' AND next_attempt_at <= ?1
@@ -19,8 +23,12 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
   const claimed = sqlite.query<SendRow, [string]>(
     `SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id IN (SELECT value FROM json_each(?1)) ORDER BY d.next_attempt_at`,
   );
-  const current = sqlite.query<{ status: string; attempts_count: number; enabled: number }, [string]>(
-    "SELECT d.status, d.attempts_count, w.enabled FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?",
+  const current = sqlite.query<
+    { status: string; attempts_count: number; enabled: number; event_id: string; event_type: string; tenant_id: string },
+    [string]
+  >(
+    `SELECT d.status, d.attempts_count, w.enabled, d.event_id, d.event_type, d.tenant_id
+     FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?`,
   );
   const insertAttempt = sqlite.query<unknown, [string, number, number, number, number | null, string | null, string | null]>(
     "INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -32,16 +40,22 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
   const setManual = sqlite.query<unknown, [number, number | null, string | null, number, string]>(
     `UPDATE deliveries SET attempts_count = ?1, last_status_code = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?5`,
   );
+  const wasFailing = sqlite.query<{ tenant_id: string; url: string; failing_since: number | null }, [string]>(
+    "SELECT tenant_id, url, failing_since FROM webhooks WHERE id = ? AND (failure_count <> 0 OR failing_since IS NOT NULL)",
+  );
   const webhookSucceeded = sqlite.query<unknown, [number, string]>(
-    `UPDATE webhooks SET failure_count = 0, failing_since = NULL, updated_at = ?1
-     WHERE id = ?2 AND (failure_count <> 0 OR failing_since IS NOT NULL)`,
+    "UPDATE webhooks SET failure_count = 0, failing_since = NULL, updated_at = ?1 WHERE id = ?2",
   );
   const webhookFailed = sqlite.query<{ failing_since: number; enabled: number }, [number, number, string]>(
     `UPDATE webhooks SET failing_since = coalesce(failing_since, ?1), failure_count = failure_count + ?2
      WHERE id = ?3 RETURNING failing_since, enabled`,
   );
-  const disable = sqlite.query<{ id: string }, [string, number, string]>(
-    `UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = ?2 WHERE id = ?3 AND enabled = 1 RETURNING id`,
+  const disable = sqlite.query<
+    { tenant_id: string; url: string; failure_count: number; failing_since: number | null },
+    [string, number, string]
+  >(
+    `UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = ?2 WHERE id = ?3 AND enabled = 1
+     RETURNING tenant_id, url, failure_count, failing_since`,
   );
   const failPending = sqlite.query<unknown, [string, number, string]>(
     `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?1, updated_at = ?2
@@ -63,8 +77,22 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
   );
 
   function disableWebhook(id: string, reason: string, now: number): boolean {
-    if (!disable.get(reason, now, id)) return false;
+    const w = disable.get(reason, now, id);
+    if (!w) return false;
     failPending.run(disabledError(reason), now, id);
+    emit(
+      w.tenant_id,
+      OPERATIONAL_TYPES.webhookDisabled,
+      {
+        webhook_id: id,
+        url: w.url,
+        reason,
+        failure_count: w.failure_count,
+        failing_since: w.failing_since === null ? null : toIso(w.failing_since),
+        disabled_at: toIso(now),
+      },
+      now,
+    );
     return true;
   }
 
@@ -90,10 +118,39 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox) {
       setState.run(status, n, next, a.statusCode, error, o.retryStartedAt, now, o.deliveryId);
     }
     if (ok) {
-      webhookSucceeded.run(now, o.webhookId);
+      const failing = wasFailing.get(o.webhookId);
+      if (failing) {
+        webhookSucceeded.run(now, o.webhookId);
+        if (failing.failing_since !== null) {
+          emit(
+            failing.tenant_id,
+            OPERATIONAL_TYPES.webhookRecovered,
+            { webhook_id: o.webhookId, url: failing.url, failing_since: toIso(failing.failing_since), recovered_at: toIso(now) },
+            now,
+          );
+        }
+      }
       return;
     }
     const exhausted = !o.manual && (o.result === "failed" || o.result === "gone") ? 1 : 0;
+    // Not about deliveries of Hookline's own events: a dead receiver of those would otherwise
+    // feed itself a new one after every exhausted retry schedule.
+    if (exhausted && !isOperationalType(row.event_type)) {
+      emit(
+        row.tenant_id,
+        OPERATIONAL_TYPES.deliveryExhausted,
+        {
+          delivery_id: o.deliveryId,
+          webhook_id: o.webhookId,
+          event_id: row.event_id,
+          event_type: row.event_type,
+          attempts: n,
+          last_status_code: a.statusCode,
+          last_error: a.error,
+        },
+        now,
+      );
+    }
     const w = webhookFailed.get(a.startedAt, exhausted, o.webhookId);
     if (o.result === "gone") {
       if (disableWebhook(o.webhookId, "gone", now)) disabled.push(o.webhookId);

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { matchesAny } from "../../domain/event-patterns.ts";
+import { envelope } from "../../domain/events/render.ts";
 import { newId } from "../../domain/ids.ts";
 import type { IngestRequest, IngestResult } from "../../domain/store.ts";
 import { type EventRow, toEvent } from "./rows.ts";
@@ -14,12 +15,8 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/**
- * Group commit: ingests that arrive in the same turn of the event loop are written in one
- * transaction, and every caller's promise settles only after that commit. A 202 still means
- * "on disk"; N concurrent publishers just share the fsync.
- */
-export function ingestQueries(sqlite: Database) {
+/** The statements of one ingest, synchronous: callers run it inside their own transaction. */
+export function ingestStatements(sqlite: Database): (req: IngestRequest) => IngestResult {
   const findByKey = sqlite.query<EventRow, [string, string]>(
     "SELECT * FROM events WHERE tenant_id = ? AND idempotency_key = ?",
   );
@@ -71,6 +68,39 @@ export function ingestQueries(sqlite: Database) {
     }
     return { kind: "created", event: e, deliveryIds };
   }
+
+  return ingestOne;
+}
+
+/**
+ * An operational event (hookline.*) of `tenantId`, fanned out like any event, inside the
+ * caller's transaction: it is committed together with the change it reports.
+ */
+export function operationalEmitter(ingestOne: (req: IngestRequest) => IngestResult) {
+  return (tenantId: string, type: string, data: Record<string, unknown>, now: number): void => {
+    const id = newId("evt", now);
+    ingestOne({
+      event: {
+        id,
+        tenantId,
+        type,
+        payload: envelope({ id, type, tenantId, createdAt: now }, data),
+        idempotencyKey: null,
+        requestHash: null,
+        createdAt: now,
+      },
+      idempotencySince: now,
+    });
+  };
+}
+
+/**
+ * Group commit: ingests that arrive in the same turn of the event loop are written in one
+ * transaction, and every caller's promise settles only after that commit. A 202 still means
+ * "on disk"; N concurrent publishers just share the fsync.
+ */
+export function ingestQueries(sqlite: Database) {
+  const ingestOne = ingestStatements(sqlite);
 
   let queue: Pending[] = [];
   let scheduled = false;

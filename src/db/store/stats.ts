@@ -1,0 +1,85 @@
+import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
+import type { StoreGauges, WebhookStatsRecord } from "../../domain/store.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads for /metrics and per-webhook health; nothing here writes. */
+export function statsQueries(sqlite: Database) {
+  const pending = sqlite.query<{ bucket: string; n: number }, [number, number, number, number]>(
+    `SELECT CASE WHEN created_at > ?1 THEN 'lt_1m' WHEN created_at > ?2 THEN '1m_10m'
+                 WHEN created_at > ?3 THEN '10m_1h' WHEN created_at > ?4 THEN '1h_1d' ELSE 'gt_1d' END AS bucket,
+            count(*) AS n
+     FROM deliveries WHERE status = 'pending' GROUP BY bucket`,
+  );
+  const oldest = sqlite.query<{ created: number | null; due: number | null }, [number]>(
+    `SELECT min(created_at) AS created,
+            (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1) AS due
+     FROM deliveries WHERE status = 'pending'`,
+  );
+  const hooks = sqlite.query<{ enabled: number; n: number }, []>(
+    "SELECT enabled, count(*) AS n FROM webhooks GROUP BY enabled",
+  );
+  const attemptStats = sqlite.query<{ attempts: number; succeeded: number }, [string, number]>(
+    `SELECT count(*) AS attempts, coalesce(sum(a.status_code BETWEEN 200 AND 299), 0) AS succeeded
+     FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = ?1 AND a.started_at >= ?2`,
+  );
+  const nth = sqlite.query<{ ms: number }, [string, number, number]>(
+    `SELECT a.duration_ms AS ms FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+     WHERE d.webhook_id = ?1 AND a.started_at >= ?2 ORDER BY a.duration_ms LIMIT 1 OFFSET ?3`,
+  );
+  const pendingOf = sqlite.query<{ created: number | null; next: number | null }, [string]>(
+    `SELECT min(created_at) AS created, min(next_attempt_at) AS next FROM deliveries
+     WHERE webhook_id = ? AND status = 'pending'`,
+  );
+
+  return {
+    async gauges(now: number): Promise<StoreGauges> {
+      const pendingByAge: Record<string, number> = {};
+      for (const row of pending.all(now - MINUTE, now - 10 * MINUTE, now - HOUR, now - DAY)) {
+        pendingByAge[row.bucket] = row.n;
+      }
+      const o = oldest.get(now);
+      let enabled = 0;
+      let disabled = 0;
+      for (const row of hooks.all()) {
+        if (row.enabled) enabled = row.n;
+        else disabled = row.n;
+      }
+      return {
+        pendingByAge,
+        oldestPendingCreatedAt: o?.created ?? null,
+        oldestDueAt: o?.due ?? null,
+        webhooksEnabled: enabled,
+        webhooksDisabled: disabled,
+        databaseBytes: sizeOf(sqlite.filename),
+        walBytes: sizeOf(`${sqlite.filename}-wal`),
+      };
+    },
+    async webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord> {
+      const s = attemptStats.get(webhookId, since) ?? { attempts: 0, succeeded: 0 };
+      // Nearest-rank percentiles, each one indexed row: no need to load the window.
+      const pct = (p: number) =>
+        s.attempts === 0 ? null : (nth.get(webhookId, since, Math.max(0, Math.ceil(p * s.attempts) - 1))?.ms ?? null);
+      const p = pendingOf.get(webhookId);
+      return {
+        attempts: s.attempts,
+        succeeded: s.succeeded,
+        p50Ms: pct(0.5),
+        p95Ms: pct(0.95),
+        oldestPendingCreatedAt: p?.created ?? null,
+        nextAttemptAt: p?.next ?? null,
+      };
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AttemptResult, StoreGauges } from "../domain/store.ts";
+
+/** What the scrape asks for at collection time (database state, dispatcher state). */
+export interface MetricsSources {
+  gauges(now: number): Promise<StoreGauges>;
+  inFlight(): number;
+  now(): number;
+}
+
+const AGE_BUCKETS = ["lt_1m", "1m_10m", "10m_1h", "1h_1d", "gt_1d"] as const;
+
+/**
+ * Prometheus metrics (prom-client, checked inside the compiled binary). Counters move on the
+ * hot paths; gauges that need the database are read only when /metrics is scraped.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsIngested = new Counter({
+    name: "hookline_events_ingested_total",
+    help: "Events accepted (202) and committed, idempotent replays excluded.",
+    registers: [this.registry],
+  });
+  readonly deliveriesCreated = new Counter({
+    name: "hookline_deliveries_created_total",
+    help: "Deliveries created by fan-out and by the test endpoint.",
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: "hookline_deliveries_total",
+    help: "Attempts by outcome: succeeded, retry (failed, will retry), failed (retries exhausted), gone (410), manual_failed.",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: "hookline_attempt_duration_seconds",
+    help: "Duration of delivery attempts, successful or not.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: "hookline_http_requests_total",
+    help: "API requests by route pattern, method and status.",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly webhooksDisabled = new Counter({
+    name: "hookline_webhooks_disabled_total",
+    help: "Webhooks disabled by Hookline (failing for too long, or 410 Gone).",
+    registers: [this.registry],
+  });
+
+  constructor(sources: MetricsSources) {
+    const r = [this.registry];
+    let snapshot: Promise<StoreGauges> | undefined;
+    // One database read per scrape, shared by every gauge below.
+    const gauges = () => {
+      snapshot ??= sources.gauges(sources.now()).finally(() => {
+        setTimeout(() => (snapshot = undefined), 0);
+      });
+      return snapshot;
+    };
+    new Gauge({
+      name: "hookline_deliveries_in_flight",
+      help: "Attempts being sent right now by this process.",
+      registers: r,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: "hookline_deliveries_pending",
+      help: "Pending deliveries by age since creation.",
+      labelNames: ["age"] as const,
+      registers: r,
+      async collect() {
+        const g = await gauges();
+        for (const age of AGE_BUCKETS) this.set({ age }, g.pendingByAge[age] ?? 0);
+      },
+    });
+    new Gauge({
+      name: "hookline_oldest_pending_age_seconds",
+      help: "Age of the oldest pending delivery (0 when none).",
+      registers: r,
+      async collect() {
+        const g = await gauges();
+        this.set(g.oldestPendingCreatedAt === null ? 0 : (sources.now() - g.oldestPendingCreatedAt) / 1000);
+      },
+    });
+    new Gauge({
+      name: "hookline_dispatcher_lag_seconds",
+      help: "How late the most overdue pending delivery is (0 when nothing is due).",
+      registers: r,
+      async collect() {
+        const g = await gauges();
+        this.set(g.oldestDueAt === null ? 0 : Math.max(0, (sources.now() - g.oldestDueAt) / 1000));
+      },
+    });
+    new Gauge({
+      name: "hookline_webhooks",
+      help: "Webhooks by state.",
+      labelNames: ["state"] as const,
+      registers: r,
+      async collect() {
+        const g = await gauges();
+        this.set({ state: "enabled" }, g.webhooksEnabled);
+        this.set({ state: "disabled" }, g.webhooksDisabled);
+      },
+    });
+    new Gauge({
+      name: "hookline_storage_bytes",
+      help: "Size of the database file and of its write-ahead log.",
+      labelNames: ["file"] as const,
+      registers: r,
+      async collect() {
+        const g = await gauges();
+        this.set({ file: "database" }, g.databaseBytes);
+        this.set({ file: "wal" }, g.walBytes);
+      },
+    });
+  }
+
+  recordAttempt(result: AttemptResult, manual: boolean, durationMs: number): void {
+    this.deliveries.inc({ outcome: manual && result !== "succeeded" ? "manual_failed" : result });
+    this.attemptDuration.observe(durationMs / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+export { AGE_BUCKETS };
