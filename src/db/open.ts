@@ -16,6 +16,10 @@ export interface OpenOptions {
 export function openDatabase(opts: OpenOptions): Database {
   if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
   const sqlite = new Database(opts.path, { create: true, strict: true });
+  // Takes effect only on a new, empty file (before the first table): retention can then give
+  // freed pages back to the file system a few at a time (incremental_vacuum in the sweep)
+  // instead of needing a blocking VACUUM. `hookline vacuum` converts an older file.
+  sqlite.run("PRAGMA auto_vacuum = INCREMENTAL");
   sqlite.run("PRAGMA journal_mode = WAL");
   sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
   sqlite.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);

@@ -103,13 +103,15 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
     const a = o.attempt;
     insertAttempt.run(o.deliveryId, n, a.startedAt, a.durationMs, a.statusCode, a.responseBody, a.error);
     const ok = o.result === "succeeded";
+    // What the delivery shows as last_error: the transport error, else the HTTP status.
+    const failure = ok ? null : (a.error ?? (a.statusCode !== null ? `HTTP ${a.statusCode}` : null));
     if (o.manual && !ok) {
       // A failed manual retry leaves a failed delivery failed and a pending one on its schedule.
       setManual.run(n, a.statusCode, a.error, now, o.deliveryId);
     } else {
       let status: string = ok ? "succeeded" : o.result === "retry" ? "pending" : "failed";
       let next = o.result === "retry" ? o.nextAttemptAt : null;
-      let error = ok ? null : a.error ?? (a.statusCode !== null ? `HTTP ${a.statusCode}` : null);
+      let error = failure;
       if (status === "pending" && row.enabled === 0) {
         status = "failed";
         next = null;
@@ -146,7 +148,7 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
           event_type: row.event_type,
           attempts: n,
           last_status_code: a.statusCode,
-          last_error: a.error,
+          last_error: failure,
         },
         now,
       );

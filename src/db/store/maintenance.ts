@@ -15,6 +15,15 @@ export function maintenanceQueries(sqlite: Database) {
        SELECT id FROM events WHERE id < ?1 AND idempotency_key IS NOT NULL LIMIT ?2) RETURNING id`,
   );
   return {
+    async reclaimSpace(maxPages: number): Promise<number> {
+      const free = (sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0);
+      const mode = sqlite.query<{ auto_vacuum: number }, []>("PRAGMA auto_vacuum").get()?.auto_vacuum;
+      // 2 = INCREMENTAL; a file created before it was set needs `hookline vacuum` once.
+      if (free === 0 || mode !== 2) return 0;
+      sqlite.run(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`);
+      const left = sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0;
+      return free - left;
+    },
     async purgeFinished(before: number, limit: number): Promise<number> {
       return sqlite.transaction(() => purge.all(idBoundary("evt", before), limit).length).immediate();
     },
