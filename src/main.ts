@@ -2,6 +2,8 @@
 // The one entry point, the same under `bun src/main.ts` and in the compiled binary.
 import { parseArgs } from "node:util";
 import { JwtConfigError, jwtVerifierFor } from "./api/jwt.ts";
+import { backupCommand, vacuumCommand } from "./cli/backup.ts";
+import { doctorCommand } from "./cli/doctor.ts";
 import { keysCommand } from "./cli/keys.ts";
 import { secretsCommand } from "./cli/secrets.ts";
 import { USAGE } from "./cli/usage.ts";
@@ -47,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const known = ["serve", "migrate", "keys", "secrets", "config", "healthcheck"];
+  const known = ["serve", "migrate", "keys", "secrets", "config", "healthcheck", "backup", "doctor", "vacuum"];
   if (!command || !known.includes(command) || (command === "config" && sub !== "check")) {
     return fail(command ? `unknown command: ${positionals.join(" ")}\n\n${USAGE}` : USAGE);
   }
@@ -95,6 +97,12 @@ async function main(argv: string[]): Promise<number> {
       });
     case "secrets":
       return secretsCommand(config, { action: sub });
+    case "backup":
+      return backupCommand(config, sub);
+    case "doctor":
+      return doctorCommand(config, file);
+    case "vacuum":
+      return vacuumCommand(config);
     case "healthcheck": {
       const host = ["0.0.0.0", "::", ""].includes(config.server.host) ? "127.0.0.1" : config.server.host;
       const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.server.port}/healthz`;

@@ -2,6 +2,7 @@ import type { Config } from "../config/types.ts";
 import { encryptStoredSecrets } from "../db/secrets-migration.ts";
 import { createSecretBox, SecretKeyError } from "../domain/secret-box.ts";
 import { openMigrated } from "../server.ts";
+import { progressLine } from "./progress.ts";
 
 export interface SecretsArgs {
   action: string | undefined;
@@ -24,13 +25,13 @@ export async function secretsCommand(config: Config, args: SecretsArgs): Promise
   }
   const secrets = createSecretBox(config.security.encryption_key);
   const { sqlite } = openMigrated(config);
-  const tty = process.stderr.isTTY === true;
+  const progress = progressLine(process.stderr);
   try {
     const result = encryptStoredSecrets(sqlite, secrets, {
       batchSize: 500,
-      onProgress: tty ? (done, total) => process.stderr.write(`\rencrypted ${done}/${total}`) : undefined,
+      onProgress: progress.enabled ? (done, total) => progress.update(`encrypted ${done}/${total}`) : undefined,
     });
-    if (tty && result.encrypted > 0) process.stderr.write("\n");
+    progress.end();
     process.stdout.write(
       `encrypted the secrets of ${result.encrypted} webhook(s); ${result.skipped} already encrypted (${config.database.path})\n`,
     );
@@ -46,6 +47,7 @@ export async function secretsCommand(config: Config, args: SecretsArgs): Promise
     }
     return 0;
   } catch (err) {
+    progress.end();
     if (err instanceof SecretKeyError) {
       process.stderr.write(`hookline secrets encrypt: ${err.message}; nothing was changed\n`);
       return 2;

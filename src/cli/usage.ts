@@ -14,6 +14,13 @@ Usage:
   hookline keys revoke ID [--config FILE]     revoke an API key
   hookline secrets encrypt [--config FILE]    encrypt stored webhook secrets with security.encryption_key
   hookline config check [--config FILE]       validate the configuration and exit
+  hookline backup FILE [--config FILE]        write a consistent copy of the database to FILE,
+                                              safe while the server runs (refuses an existing FILE)
+  hookline doctor [--config FILE]             report on the database and the configuration
+                                              (read-only; never prints keys or secrets)
+  hookline vacuum [--config FILE]             checkpoint the WAL and VACUUM the database, printing
+                                              the sizes before and after; stop the server first,
+                                              or it waits up to database.busy_timeout for it
   hookline healthcheck [--config FILE]        exit 0 if the local server answers /healthz
   hookline --version | --help
 
