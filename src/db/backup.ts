@@ -92,6 +92,9 @@ function runFileJob(Db: DatabaseClass, input: JobInput, post: (message: JobMessa
         // Empty the WAL into the main file first, then rebuild the file without free pages;
         // in WAL mode the rebuilt pages go through the WAL, so checkpoint again to shrink it.
         db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
+        // VACUUM also converts an older file to incremental auto-vacuum, so that from then on
+        // retention gives space back by itself (see sweep).
+        db.run("PRAGMA auto_vacuum = INCREMENTAL");
         db.run("VACUUM");
         const cp = db.query("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | null;
         post({ type: "done", ok: true, problems: [], events: 0, deliveries: 0, walBusy: cp?.busy === 1 });
