@@ -3,6 +3,7 @@
 // refuse a table that drifts from the Config interface.
 import { Cron } from "croner";
 import ipaddr from "ipaddr.js";
+import { HEADER_NAME_RE, isReservedHeaderName } from "../domain/header-names.ts";
 import type { Config, JwtConfig } from "./types";
 
 export type Kind =
@@ -24,26 +25,9 @@ type Spec = { [S in Section]: KeysOf<Config[S]> } & { "auth.jwt": KeysOf<JwtConf
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-// A header name must be an RFC 9110 token; the reserved ones would clash with what Hookline
-// itself sends (or with hop-by-hop headers that fetch refuses).
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const RESERVED_HEADERS = new Set([
-  "host",
-  "content-length",
-  "content-type",
-  "transfer-encoding",
-  "connection",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "user-agent",
-]);
-
 function checkHeaderName(name: string): string | undefined {
-  if (!TOKEN.test(name)) return `"${name}" is not a valid HTTP header name`;
-  const lower = name.toLowerCase();
-  if (RESERVED_HEADERS.has(lower) || lower.startsWith("webhook-") || lower.startsWith("proxy-")) {
+  if (!HEADER_NAME_RE.test(name)) return `"${name}" is not a valid HTTP header name`;
+  if (isReservedHeaderName(name)) {
     return `"${name}" is reserved; choose another header name such as "X-Signature"`;
   }
   return undefined;

@@ -2,26 +2,11 @@ import type { DomainDeps } from "../deps.ts";
 import { checkDestination, destinationPolicy } from "../destination.ts";
 import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
 import { isBuiltinType } from "../event-types.ts";
+import { HEADER_NAME_RE, isReservedHeaderName } from "../header-names.ts";
 import { checkSecret } from "../secrets.ts";
 
 export const MAX_DESCRIPTION = 1000;
 const MAX_HEADER_VALUE = 4096;
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$/;
-// Hop-by-hop headers, headers the sender computes itself, and signature headers: a webhook may
-// not override what makes a delivery a valid, signed HTTP request.
-const REFUSED_HEADERS = new Set([
-  "host",
-  "content-length",
-  "content-type",
-  "transfer-encoding",
-  "connection",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "user-agent",
-]);
-
 export interface WebhookInput {
   url?: unknown;
   events?: unknown;
@@ -88,13 +73,8 @@ function checkHeaders(value: unknown, hexHeader: string | undefined, maxHeaders:
   for (const [rawName, v] of entries) {
     const name = rawName.toLowerCase();
     const at = `headers.${rawName}`;
-    if (!TOKEN_RE.test(rawName)) errors.push(`${at}: is not a valid header name`);
-    else if (
-      REFUSED_HEADERS.has(name) ||
-      name.startsWith("proxy-") ||
-      name.startsWith("webhook-") ||
-      name === hexHeader?.toLowerCase()
-    ) {
+    if (!HEADER_NAME_RE.test(rawName)) errors.push(`${at}: is not a valid header name`);
+    else if (isReservedHeaderName(name) || name === hexHeader?.toLowerCase()) {
       errors.push(`${at}: is set by Hookline and cannot be overridden`);
     } else if (out.has(name)) errors.push(`${at}: is listed twice (names are case-insensitive)`);
     else if (typeof v !== "string") errors.push(`${at}: must be a string`);
