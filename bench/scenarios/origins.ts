@@ -1,0 +1,57 @@
+// many origins: 200 receivers on distinct ports, each answering after 50 ms; 100 events fan out
+// to one webhook per receiver (20,000 deliveries) → deliveries/s, and the TCP connections the
+// receivers saw (distinct (receiver port, client port) pairs: Bun.serve has no connection hook,
+// and a client port is not reused for the same receiver while it sits in TIME_WAIT).
+import { assertAccepted, publishMany } from "../load.ts";
+import { type Scenario, scaled } from "../scenario.ts";
+import { round } from "../stats.ts";
+
+const TYPE = "bench.origins";
+const SINKS = 200;
+const DELAY_MS = 50;
+const DELIVERIES = 20_000;
+const CAP_MS = 120_000;
+
+export const origins: Scenario = {
+  name: "origins",
+  budgetMs: () => 60_000 + 2 * CAP_MS,
+  async run({ server, sink, knobs, log }) {
+    const ports = await sink.listen({ count: SINKS });
+    await server.eventType(TYPE);
+    await server.webhooks(
+      ports.map((p) => `http://127.0.0.1:${p}/delay/${DELAY_MS}/origin`),
+      [TYPE],
+    );
+    await sink.reset();
+    await server.markCpu();
+    const events = Math.ceil(scaled(DELIVERIES, knobs, SINKS) / SINKS);
+    const expected = events * SINKS;
+    log(`publishing ${events} events → ${expected} deliveries to ${SINKS} receivers`);
+    const pub = assertAccepted(await publishMany(server, { total: events, concurrency: 8, type: TYPE, deadlineMs: CAP_MS }));
+    const want = pub.accepted * SINKS;
+    const { stats, finished } = await sink.waitFor((s) => s.total >= want, CAP_MS, 50);
+    const seconds = (stats.lastAt - pub.startedAt) / 1_000;
+    return {
+      metrics: [
+        {
+          key: "deliveries_per_s",
+          name: `deliveries/s, ${SINKS} receivers × ${DELAY_MS} ms`,
+          value: stats.total / seconds,
+          unit: "dl/s",
+          target: { cmp: "ge", value: 3_000 },
+          ...(finished ? {} : { note: `only ${stats.total}/${want} within ${CAP_MS / 1000} s` }),
+        },
+        {
+          key: "connections",
+          name: "new connections at the receivers",
+          value: stats.connections,
+          unit: "conns",
+          // "≈ number of receivers": ✓ up to 1.5 × (concurrency 256 > 200 receivers allows 2 on some).
+          target: { cmp: "le", value: SINKS * 1.5 },
+          note: `${SINKS} receivers`,
+        },
+      ],
+      extra: { events, deliveries: want, received: stats.total, seconds: round(seconds, 3), connections: stats.connections },
+    };
+  },
+};
