@@ -23,7 +23,7 @@ test("migrate creates the database and is idempotent", async () => {
   expect(again.stdout).toContain("applied 0 migration");
 });
 
-test("keys create/list/revoke work while the server runs, and a revocation is honoured at once", async () => {
+test("keys create/list/revoke work while the server runs, and a revocation is honoured within seconds", async () => {
   const { proc, url } = await startServe(cli("serve"), {
     cwd,
     env: { HOOKLINE_ROOT_KEY: "a-root-key-for-this-test-only" },
@@ -45,8 +45,16 @@ test("keys create/list/revoke work while the server runs, and a revocation is ho
 
     const revoked = await run(cli("keys", "revoke", id), { cwd });
     expect(revoked.code).toBe(0);
-    const after = await fetch(`${url}/v1/webhooks`, { headers: { "x-api-key": key } });
-    expect(after.status).toBe(401);
+    // The server caches key lookups for a second; API.md allows up to 10 s for a revocation
+    // made by another process.
+    const t0 = Date.now();
+    let status = 200;
+    while (status !== 401 && Date.now() - t0 < 3_000) {
+      status = (await fetch(`${url}/v1/webhooks`, { headers: { "x-api-key": key } })).status;
+      if (status !== 401) await Bun.sleep(100);
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - t0).toBeLessThan(3_000);
     const again = await run(cli("keys", "revoke", id), { cwd });
     expect(again.code).toBe(2);
   } finally {

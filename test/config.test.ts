@@ -153,7 +153,7 @@ timout = "15s"
   });
 
   test("a bad duration names the key, the value and the line", () => {
-    const problems = problemsOf(`[delivery]\nconcurrency = 10\ntimeout = "15 sec"\n`);
+    const problems = problemsOf(`[delivery]\nconcurrency = 40\ntimeout = "15 sec"\n`);
     expect(problems).toEqual([
       'delivery.timeout: "15 sec" is not a duration; use an integer with ms, s, m, h or d, e.g. "15s" (line 3)',
     ]);

@@ -75,9 +75,12 @@ async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Arra
  * Never throws for anything a client can send: every problem becomes an UnusableBody.
  */
 export async function parseJsonBody(request: Request, maxBytes: number, maxDepth = 32): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? "0");
   if (declared > maxBytes) return new UnusableBody(new PayloadTooLargeError(maxBytes));
-  const buf = await readAtMost(request, maxBytes);
+  // A declared length within the limit (the usual case) is read in one go; only a chunked body
+  // of unknown length is read piece by piece, so it can be cut off at the limit.
+  const buf = length !== null ? new Uint8Array(await request.arrayBuffer()) : await readAtMost(request, maxBytes);
   if (buf === undefined) return new UnusableBody(new PayloadTooLargeError(maxBytes));
   if (buf.byteLength === 0) return {};
   if (!isJson(request.headers.get("content-type") ?? "")) {

@@ -25,7 +25,7 @@ export const DEFAULTS: Config = {
   delivery: {
     timeout: 15 * SECOND,
     concurrency: 256,
-    per_webhook_concurrency: 8,
+    per_webhook_concurrency: 32,
     retry_schedule: [5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR],
     jitter: 0.1,
     disable_after: 5 * DAY,

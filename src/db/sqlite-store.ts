@@ -5,6 +5,9 @@ import { createSecretBox, type SecretBox } from "../domain/secret-box.ts";
 import type { Store } from "../domain/store.ts";
 import * as schema from "./schema/index.ts";
 import { deliveryQueries } from "./store/deliveries.ts";
+import { claimQueries } from "./store/claims.ts";
+import { subscriberCache } from "./store/cache.ts";
+import { relaxedWrites } from "./store/relaxed.ts";
 import { dispatchQueries } from "./store/dispatch.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
 import { ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
@@ -30,14 +33,19 @@ export interface SqliteStoreOptions {
 export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {}): Store {
   const db = drizzle(sqlite, { schema });
   const secrets = opts.secrets ?? createSecretBox(undefined);
-  const { ingest, drainIngests } = ingestQueries(sqlite);
+  // Fan-out targets per tenant; every webhook write below clears it.
+  const subscribers = subscriberCache();
+  const changed = () => subscribers.clear();
+  const { ingest, drainIngests } = ingestQueries(sqlite, secrets, subscribers);
+  const relaxed = relaxedWrites(sqlite);
   return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
-    ...webhookQueries(db, secrets),
+    ...webhookQueries(db, secrets, changed),
     ingest,
-    ...deliveryQueries(sqlite, secrets),
-    ...dispatchQueries(sqlite, secrets, operationalEmitter(ingestStatements(sqlite))),
+    ...deliveryQueries(sqlite, secrets, changed),
+    ...claimQueries(sqlite, secrets, relaxed),
+    ...dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed),
     ...maintenanceQueries(sqlite),
     ...statsQueries(sqlite),
     async ping(): Promise<boolean> {

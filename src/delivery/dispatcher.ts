@@ -1,14 +1,17 @@
 import type { DispatchHandle } from "../domain/dispatch.ts";
-import type { AttemptOutcome, ClaimedDelivery, Store } from "../domain/store.ts";
+import type { AttemptOutcome, ClaimedDelivery, IngestClaim, NewDelivery, Store } from "../domain/store.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type AttemptDeps, runAttempt } from "./attempt.ts";
+import { Handoff } from "./handoff.ts";
 
 // How long past the attempt timeout a claim stays ours: the lease must outlive every attempt
 // that is still running, or another process could claim it too early.
 const LEASE_MARGIN_MS = 5_000;
 // The longest the dispatcher sleeps with nothing due; the sweep also wakes it.
 const MAX_IDLE_MS = 30_000;
+// Fresh deliveries kept in memory at most; beyond, they are found in the database.
+const MAX_HANDOFF = 20_000;
 
 export interface DispatcherDeps extends AttemptDeps {
   store: Store;
@@ -39,8 +42,13 @@ export class Dispatcher implements DispatchHandle {
   private outcomes: QueuedOutcome[] = [];
   private lastClaimed = 0;
   private flushScheduled = false;
+  private readonly handoff = new Handoff(MAX_HANDOFF);
+  /** Whether due work may be in the database that the hand-off does not know about. */
+  private scanNeeded = true;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
+  }
 
   get isRunning(): boolean {
     return this.running;
@@ -55,7 +63,51 @@ export class Dispatcher implements DispatchHandle {
     this.wake();
   }
 
+  /** Something may be due in the database (a sweep, a recover, the retry timer): look. */
   wake(): void {
+    this.scanNeeded = true;
+    this.schedule();
+  }
+
+  /**
+   * Slots are reserved inside the ingest transaction (take), and the claimed deliveries come
+   * back through offer() once it committed; a rollback gives the slots back.
+   */
+  private readonly ingestClaim: IngestClaim = {
+    leaseMs: 0, // set in the constructor
+    take: (webhookId) => {
+      const used = this.perWebhook.get(webhookId) ?? 0;
+      if (!this.running || this.inflight >= this.deps.config.delivery.concurrency) return false;
+      if (used >= this.deps.config.delivery.per_webhook_concurrency) return false;
+      this.inflight++;
+      this.perWebhook.set(webhookId, used + 1);
+      return true;
+    },
+    giveBack: (webhookId) => this.release(webhookId),
+  };
+
+  claimHook(): IngestClaim | undefined {
+    return this.running ? this.ingestClaim : undefined;
+  }
+
+  offer(deliveries: NewDelivery[]): void {
+    for (const d of deliveries) {
+      // Claimed in the ingest transaction, its slot already counted: send it now.
+      if (d.claimed) this.launch(d.claimed, false, true);
+    }
+    // Stopped (or driven by tests through dispatchOnce): the database has the others anyway.
+    if (!this.running) return;
+    const rest = deliveries.filter((d) => !d.claimed);
+    if (rest.length === 0) return;
+    this.handoff.add(rest);
+    if (this.handoff.overflowed) {
+      this.handoff.overflowed = false;
+      this.scanNeeded = true;
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.running) return;
     if (this.pumping) {
       this.again = true;
@@ -74,6 +126,7 @@ export class Dispatcher implements DispatchHandle {
    * be recorded. Tests drive time with it; the running dispatcher uses the same path.
    */
   async dispatchOnce(now: number = this.deps.clock.now()): Promise<number> {
+    this.scanNeeded = true;
     const started = await this.claimAndLaunch(now);
     await Promise.all([...this.tasks]);
     return started;
@@ -82,6 +135,7 @@ export class Dispatcher implements DispatchHandle {
   /** Stops claiming, lets in-flight attempts finish within `graceMs`, gives back the rest. */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
+    this.handoff.clear();
     if (this.timer) clearTimeout(this.timer);
     const all = Promise.all([...this.tasks]);
     const timedOut = await Promise.race([
@@ -114,22 +168,42 @@ export class Dispatcher implements DispatchHandle {
     const { config, store } = this.deps;
     const capacity = config.delivery.concurrency - this.inflight;
     if (capacity <= 0) return 0;
-    const claims = await store.claimDue(now, {
-      limit: capacity,
-      leaseMs: config.delivery.timeout + LEASE_MARGIN_MS,
-      perWebhookCap: config.delivery.per_webhook_concurrency,
-      inflight: this.perWebhook,
-    });
-    for (const c of claims) this.launch(c, false);
-    this.lastClaimed = claims.length;
-    // A full batch means more may be due: look again once this one is under way.
-    if (claims.length === capacity) this.again = true;
-    return claims.length;
+    const leaseMs = config.delivery.timeout + LEASE_MARGIN_MS;
+    const cap = config.delivery.per_webhook_concurrency;
+    let started = 0;
+    // Fresh deliveries first, by id: no search of the pending rows.
+    const offered = this.handoff.take(capacity, cap, this.perWebhook);
+    if (offered.length > 0) {
+      const fresh = await store.claimByIds(offered, now, leaseMs);
+      for (const c of fresh) this.launch(c, false);
+      started = fresh.length;
+    }
+    const left = capacity - started;
+    if (left > 0 && this.scanNeeded) {
+      const claims = await store.claimDue(now, { limit: left, leaseMs, perWebhookCap: cap, inflight: this.perWebhook });
+      for (const c of claims) this.launch(c, false);
+      started += claims.length;
+      // A full batch means more may be due; a short one, that the database has no more for now.
+      this.scanNeeded = claims.length === left;
+    }
+    this.lastClaimed = started;
+    if (started === capacity) this.again = true;
+    return started;
   }
 
-  private launch(d: ClaimedDelivery, manual: boolean): void {
-    this.inflight++;
-    this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
+  /** A slot is free again. */
+  private release(webhookId: string): void {
+    this.inflight--;
+    const left = (this.perWebhook.get(webhookId) ?? 1) - 1;
+    if (left > 0) this.perWebhook.set(webhookId, left);
+    else this.perWebhook.delete(webhookId);
+  }
+
+  private launch(d: ClaimedDelivery, manual: boolean, reserved = false): void {
+    if (!reserved) {
+      this.inflight++;
+      this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
+    }
     if (!manual) this.claimed.add(d.id);
     const task = runAttempt(this.deps, d, manual)
       .then((outcome) => this.record(outcome))
@@ -138,13 +212,12 @@ export class Dispatcher implements DispatchHandle {
         this.deps.logger.error({ err, delivery_id: d.id }, "attempt could not be recorded");
       })
       .finally(() => {
-        this.inflight--;
-        const left = (this.perWebhook.get(d.webhookId) ?? 1) - 1;
-        if (left > 0) this.perWebhook.set(d.webhookId, left);
-        else this.perWebhook.delete(d.webhookId);
+        this.release(d.webhookId);
         this.claimed.delete(d.id);
         this.tasks.delete(task);
-        this.wake();
+        // A freed slot: the hand-off feeds it, or else the database may have something.
+        if (this.handoff.size === 0) this.scanNeeded = true;
+        this.schedule();
       });
     this.tasks.add(task);
   }

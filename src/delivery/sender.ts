@@ -132,6 +132,16 @@ async function readCapped(
   max: number,
   deadline: Promise<never>,
 ): Promise<{ text: string | null; failed: boolean; cause?: unknown }> {
+  // The common case, a small body of known length: read it whole, skipping the stream machinery.
+  const length = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (Number.isInteger(length) && length <= max && res.headers.get("content-encoding") === null) {
+    try {
+      const body = await Promise.race([res.arrayBuffer(), deadline]);
+      return { text: max <= 0 ? null : new TextDecoder().decode(body), failed: false };
+    } catch (e) {
+      return { text: max <= 0 ? null : "", failed: true, cause: e };
+    }
+  }
   const parts: Uint8Array[] = [];
   let total = 0;
   let ended = false;

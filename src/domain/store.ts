@@ -106,16 +106,42 @@ export interface AttemptRecord {
   error: string | null;
 }
 
+/** A delivery just created by a fan-out, as handed to the dispatcher after the commit. */
+export interface NewDelivery {
+  id: string;
+  webhookId: string;
+  /** Set when the ingest claimed it for this process: ready to send, nothing to read back. */
+  claimed?: ClaimedDelivery;
+  /**
+   * Otherwise, what sending it needs as of the ingest, with the webhook's updated_at: a later
+   * claim by id uses it when the webhook has not changed since, and reads the row when it has.
+   */
+  prepared?: { delivery: ClaimedDelivery; webhookUpdatedAt: number };
+}
+
+/**
+ * Lets an ingest claim its new deliveries for this process in its own transaction (status
+ * delivering, under a lease), so the dispatcher sends them without another write or read.
+ */
+export interface IngestClaim {
+  leaseMs: number;
+  /** Whether this process has a free slot for the webhook; true reserves it. */
+  take(webhookId: string): boolean;
+  /** The transaction that took the slot rolled back. */
+  giveBack(webhookId: string): void;
+}
+
 export interface IngestRequest {
   event: EventRecord;
   /** An event with the same idempotency key created before this time no longer counts. */
   idempotencySince: number;
   /** The test endpoint: one delivery to this webhook only, enabled or not. */
   onlyWebhookId?: string;
+  claim?: IngestClaim;
 }
 
 export type IngestResult =
-  | { kind: "created"; event: EventRecord; deliveryIds: string[] }
+  | { kind: "created"; event: EventRecord; deliveries: NewDelivery[] }
   | { kind: "replay"; event: EventRecord; deliveries: number }
   | { kind: "conflict"; event: EventRecord };
 
@@ -252,6 +278,8 @@ export interface Store {
   claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]>;
   /** Records attempts and next states in one transaction; returns webhooks it disabled. */
   recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]>;
+  /** Claims these deliveries if still pending (the in-memory hand-off after an ingest). */
+  claimByIds(deliveries: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Gives claims back (shutdown): pending again, due now. */
   releaseClaims(deliveryIds: string[], now: number): Promise<void>;
   /** Expired leases (a crashed or stopped process) back to pending. */

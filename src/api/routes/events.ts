@@ -22,13 +22,20 @@ export function eventRoutes(deps: ApiDeps) {
     .post(
       "",
       async ({ principal, body, request, set }) => {
-        const published = await publishEvent(deps, principal, body, request.headers.get("idempotency-key") ?? undefined);
-        // Committed: hand the new deliveries to the dispatcher without waiting for a poll.
+        const published = await publishEvent(
+          deps,
+          principal,
+          body,
+          request.headers.get("idempotency-key") ?? undefined,
+          deps.dispatch.claimHook(),
+        );
+        // Committed: hand the new deliveries to the dispatcher (those it claimed in the same
+        // transaction are sent at once); first, so that nothing can keep their slots.
+        if (published.deliveries.length > 0) deps.dispatch.offer(published.deliveries);
         if (published.status === 202) {
           deps.metrics.eventsIngested.inc();
-          deps.metrics.deliveriesCreated.inc(published.deliveryIds.length);
+          deps.metrics.deliveriesCreated.inc(published.deliveries.length);
         }
-        if (published.deliveryIds.length > 0) deps.dispatch.wake();
         set.status = published.status;
         return published.body;
       },

@@ -60,6 +60,8 @@ export const deliveries = sqliteTable(
     // "Due pending deliveries in time order" and "expired leases" are range scans on this index.
     index("deliveries_due_idx").on(t.status, t.nextAttemptAt),
     index("deliveries_webhook_idx").on(t.webhookId, t.id),
+    // One webhook's due deliveries, for claims that must skip webhooks already at their cap.
+    index("deliveries_webhook_due_idx").on(t.webhookId, t.status, t.nextAttemptAt),
     index("deliveries_event_idx").on(t.eventId),
   ],
 );

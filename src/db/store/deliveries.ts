@@ -24,7 +24,7 @@ import {
 type Bind = string | number | null;
 
 /** Reads of events, deliveries and attempts, and the API's writes on deliveries. */
-export function deliveryQueries(sqlite: Database, secrets: SecretBox) {
+export function deliveryQueries(sqlite: Database, secrets: SecretBox, webhookChanged: () => void = () => {}) {
   const getEvent = sqlite.query<EventRow, [string]>("SELECT * FROM events WHERE id = ?");
   const eventDeliveries = sqlite.query<DeliveryRow, [string]>(
     "SELECT * FROM deliveries WHERE event_id = ? ORDER BY id DESC",
@@ -86,6 +86,7 @@ export function deliveryQueries(sqlite: Database, secrets: SecretBox) {
     },
     async rotateSecret(webhookId: string, secret: string, previousExpiresAt: number, now: number): Promise<void> {
       // previous_secret = secret copies the stored (possibly encrypted) value as it is.
+      webhookChanged();
       rotate.run(previousExpiresAt, now, webhookId, secrets.encrypt(secret));
     },
   };

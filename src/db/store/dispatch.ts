@@ -1,28 +1,18 @@
 import type { Database } from "bun:sqlite";
-import type { SecretBox } from "../../domain/secret-box.ts";
-import type { AttemptOutcome, ClaimedDelivery, ClaimOptions } from "../../domain/store.ts";
+import type { AttemptOutcome } from "../../domain/store.ts";
 import { isOperationalType, OPERATIONAL_TYPES } from "../../domain/event-patterns.ts";
 import { toIso } from "../../domain/clock.ts";
 import { disabledError } from "../../domain/webhooks/render.ts";
-import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
 
-/** The dispatcher's side of the store: claims under a lease and batched outcome writes. */
 export type Emit = (tenantId: string, type: string, data: Record<string, unknown>, now: number) => void;
 
-export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit) {
-  const due = sqlite.query<{ id: string; webhook_id: string }, [number, string, number]>(
-    `SELECT id, webhook_id FROM deliveries
-     WHERE status = 'pending' AND next_attempt_at <= ?1
-       AND webhook_id NOT IN (SELECT value FROM json_each(?2))
-     ORDER BY next_attempt_at LIMIT ?3`,
-  );
-  const claim = sqlite.query<unknown, [number, number, string]>(
-    `UPDATE deliveries SET status = 'delivering', lease_expires_at = ?1, updated_at = ?2
-     WHERE id IN (SELECT value FROM json_each(?3)) AND status = 'pending'`,
-  );
-  const claimed = sqlite.query<SendRow, [string]>(
-    `SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id IN (SELECT value FROM json_each(?1)) ORDER BY d.next_attempt_at`,
-  );
+/** The dispatcher's side of the store: batched outcome writes, leases, failing webhooks. */
+export function dispatchQueries(
+  sqlite: Database,
+  emit: Emit,
+  relaxed: <T>(write: () => T) => T,
+  webhookChanged: () => void = () => {},
+) {
   const current = sqlite.query<
     { status: string; attempts_count: number; enabled: number; event_id: string; event_type: string; tenant_id: string },
     [string]
@@ -36,6 +26,11 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
   const setState = sqlite.query<unknown, [string, number, number | null, number | null, string | null, number, number, string]>(
     `UPDATE deliveries SET status = ?1, attempts_count = ?2, next_attempt_at = ?3, last_status_code = ?4,
        last_error = ?5, retry_started_at = ?6, lease_expires_at = NULL, updated_at = ?7 WHERE id = ?8`,
+  );
+  const succeed = sqlite.query<{ attempts_count: number }, [number | null, number, number, string]>(
+    `UPDATE deliveries SET status = 'succeeded', attempts_count = attempts_count + 1, next_attempt_at = NULL,
+       last_status_code = ?1, last_error = NULL, retry_started_at = ?2, lease_expires_at = NULL, updated_at = ?3
+     WHERE id = ?4 RETURNING attempts_count`,
   );
   const setManual = sqlite.query<unknown, [number, number | null, string | null, number, string]>(
     `UPDATE deliveries SET attempts_count = ?1, last_status_code = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?5`,
@@ -61,10 +56,6 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
     `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?1, updated_at = ?2
      WHERE webhook_id = ?3 AND status = 'pending'`,
   );
-  const release = sqlite.query<unknown, [number, string]>(
-    `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
-     WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'delivering'`,
-  );
   const expired = sqlite.query<{ id: string }, [number]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
      WHERE status = 'delivering' AND lease_expires_at <= ?1 RETURNING id`,
@@ -79,6 +70,7 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
   function disableWebhook(id: string, reason: string, now: number): boolean {
     const w = disable.get(reason, now, id);
     if (!w) return false;
+    webhookChanged();
     failPending.run(disabledError(reason), now, id);
     emit(
       w.tenant_id,
@@ -96,20 +88,39 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
     return true;
   }
 
+  function recordSuccess(o: AttemptOutcome, now: number): void {
+    const a = o.attempt;
+    const done = succeed.get(a.statusCode, o.retryStartedAt, now, o.deliveryId);
+    if (!done) return; // deleted with its webhook while the attempt was in flight
+    insertAttempt.run(o.deliveryId, done.attempts_count, a.startedAt, a.durationMs, a.statusCode, a.responseBody, null);
+    const failing = wasFailing.get(o.webhookId);
+    if (!failing) return;
+    webhookSucceeded.run(now, o.webhookId);
+    if (failing.failing_since !== null) {
+      emit(
+        failing.tenant_id,
+        OPERATIONAL_TYPES.webhookRecovered,
+        { webhook_id: o.webhookId, url: failing.url, failing_since: toIso(failing.failing_since), recovered_at: toIso(now) },
+        now,
+      );
+    }
+  }
+
   function recordOne(o: AttemptOutcome, now: number, disableAfterMs: number, disabled: string[]): void {
+    // The common case in one write and one insert: no need to read the row first.
+    if (o.result === "succeeded") return recordSuccess(o, now);
     const row = current.get(o.deliveryId);
     if (!row) return; // deleted with its webhook while the attempt was in flight
     const n = row.attempts_count + 1;
     const a = o.attempt;
     insertAttempt.run(o.deliveryId, n, a.startedAt, a.durationMs, a.statusCode, a.responseBody, a.error);
-    const ok = o.result === "succeeded";
     // What the delivery shows as last_error: the transport error, else the HTTP status.
-    const failure = ok ? null : (a.error ?? (a.statusCode !== null ? `HTTP ${a.statusCode}` : null));
-    if (o.manual && !ok) {
+    const failure = a.error ?? (a.statusCode !== null ? `HTTP ${a.statusCode}` : null);
+    if (o.manual) {
       // A failed manual retry leaves a failed delivery failed and a pending one on its schedule.
       setManual.run(n, a.statusCode, a.error, now, o.deliveryId);
     } else {
-      let status: string = ok ? "succeeded" : o.result === "retry" ? "pending" : "failed";
+      let status: string = o.result === "retry" ? "pending" : "failed";
       let next = o.result === "retry" ? o.nextAttemptAt : null;
       let error = failure;
       if (status === "pending" && row.enabled === 0) {
@@ -118,21 +129,6 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
         error = `${error ?? "failed"}; webhook is disabled`;
       }
       setState.run(status, n, next, a.statusCode, error, o.retryStartedAt, now, o.deliveryId);
-    }
-    if (ok) {
-      const failing = wasFailing.get(o.webhookId);
-      if (failing) {
-        webhookSucceeded.run(now, o.webhookId);
-        if (failing.failing_since !== null) {
-          emit(
-            failing.tenant_id,
-            OPERATIONAL_TYPES.webhookRecovered,
-            { webhook_id: o.webhookId, url: failing.url, failing_since: toIso(failing.failing_since), recovered_at: toIso(now) },
-            now,
-          );
-        }
-      }
-      return;
     }
     const exhausted = !o.manual && (o.result === "failed" || o.result === "gone") ? 1 : 0;
     // Not about deliveries of Hookline's own events: a dead receiver of those would otherwise
@@ -162,39 +158,14 @@ export function dispatchQueries(sqlite: Database, secrets: SecretBox, emit: Emit
   }
 
   return {
-    async claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]> {
-      if (opts.limit <= 0) return [];
-      const saturated = [...opts.inflight].filter(([, n]) => n >= opts.perWebhookCap).map(([id]) => id);
-      return sqlite
-        .transaction(() => {
-          // Look a little further than the limit, so one webhook at its cap does not hide others.
-          const candidates = due.all(now, JSON.stringify(saturated), Math.max(64, opts.limit * 4));
-          const taken = new Map<string, number>();
-          const ids: string[] = [];
-          for (const c of candidates) {
-            if (ids.length >= opts.limit) break;
-            const used = (opts.inflight.get(c.webhook_id) ?? 0) + (taken.get(c.webhook_id) ?? 0);
-            if (used >= opts.perWebhookCap) continue;
-            taken.set(c.webhook_id, (taken.get(c.webhook_id) ?? 0) + 1);
-            ids.push(c.id);
-          }
-          if (ids.length === 0) return [];
-          const json = JSON.stringify(ids);
-          claim.run(now + opts.leaseMs, now, json);
-          // Decrypted inside the transaction: a secret that cannot be read rolls the claim back.
-          return claimed.all(json).map((r) => toClaimed(r, secrets));
-        })
-        .immediate();
-    },
     async recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]> {
       const disabled: string[] = [];
-      sqlite.transaction(() => {
-        for (const o of outcomes) recordOne(o, now, disableAfterMs, disabled);
-      }).immediate();
+      relaxed(() =>
+        sqlite.transaction(() => {
+          for (const o of outcomes) recordOne(o, now, disableAfterMs, disabled);
+        }).immediate(),
+      );
       return disabled;
-    },
-    async releaseClaims(deliveryIds: string[], now: number): Promise<void> {
-      if (deliveryIds.length > 0) release.run(now, JSON.stringify(deliveryIds));
     },
     async recoverExpiredLeases(now: number): Promise<number> {
       return expired.all(now).length;

@@ -2,8 +2,24 @@ import type { Database } from "bun:sqlite";
 import { matchesAny } from "../../domain/event-patterns.ts";
 import { envelope } from "../../domain/events/render.ts";
 import { newId } from "../../domain/ids.ts";
-import type { IngestRequest, IngestResult } from "../../domain/store.ts";
+import type { SecretBox } from "../../domain/secret-box.ts";
+import type { ClaimedDelivery, IngestClaim, IngestRequest, IngestResult, NewDelivery } from "../../domain/store.ts";
+import type { TtlCache } from "./cache.ts";
 import { type EventRow, toEvent } from "./rows.ts";
+
+/** Slots taken by ingests of a transaction, to give back if it rolls back. */
+export type Taken = { claim: IngestClaim; webhookId: string }[];
+
+interface Target {
+  id: string;
+  updated_at: number;
+  events: string;
+  url: string;
+  headers: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+}
 
 // At most this many events share one transaction (one fsync): big enough to amortise the sync,
 // small enough to keep each synchronous database call short for the event loop.
@@ -16,7 +32,18 @@ interface Pending {
 }
 
 /** The statements of one ingest, synchronous: callers run it inside their own transaction. */
-export function ingestStatements(sqlite: Database): (req: IngestRequest) => IngestResult {
+interface Subscriber extends Target {
+  patterns: string[];
+  parsedHeaders: Record<string, string>;
+  plainSecret: string;
+  plainPrevious: string | null;
+}
+
+export function ingestStatements(
+  sqlite: Database,
+  secrets: SecretBox,
+  cache?: TtlCache<unknown>,
+): (req: IngestRequest, taken?: Taken) => IngestResult {
   const findByKey = sqlite.query<EventRow, [string, string]>(
     "SELECT * FROM events WHERE tenant_id = ? AND idempotency_key = ?",
   );
@@ -27,18 +54,32 @@ export function ingestStatements(sqlite: Database): (req: IngestRequest) => Inge
   const insertEvent = sqlite.query<unknown, [string, string, string, string, string | null, string | null, number]>(
     "INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
-  const subscribers = sqlite.query<{ id: string; events: string }, [string]>(
-    "SELECT id, events FROM webhooks WHERE tenant_id = ? AND enabled = 1",
-  );
-  const webhookOf = sqlite.query<{ id: string }, [string, string]>(
-    "SELECT id FROM webhooks WHERE id = ? AND tenant_id = ?",
-  );
-  const insertDelivery = sqlite.query<unknown, [string, string, string, string, string, number, number, number]>(
-    `INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts_count, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+  const TARGET = "id, updated_at, events, url, headers, secret, previous_secret, previous_secret_expires_at";
+  const subscribers = sqlite.query<Target, [string]>(`SELECT ${TARGET} FROM webhooks WHERE tenant_id = ? AND enabled = 1`);
+  const webhookOf = sqlite.query<Target, [string, string]>(`SELECT ${TARGET} FROM webhooks WHERE id = ? AND tenant_id = ?`);
+  const insertDelivery = sqlite.query<
+    unknown,
+    [string, string, string, string, string, string, number | null, number | null, number, number]
+  >(
+    `INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts_count, next_attempt_at,
+       lease_expires_at, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)`,
   );
 
-  function ingestOne(req: IngestRequest): IngestResult {
+  // Parsed and decrypted once per tenant, not once per event.
+  const prepare = (w: Target): Subscriber => ({
+    ...w,
+    patterns: JSON.parse(w.events) as string[],
+    parsedHeaders: JSON.parse(w.headers) as Record<string, string>,
+    plainSecret: secrets.decrypt(w.secret),
+    plainPrevious: w.previous_secret === null ? null : secrets.decrypt(w.previous_secret),
+  });
+  const subscribersOf = (tenantId: string): Subscriber[] =>
+    cache
+      ? (cache.get(tenantId, () => subscribers.all(tenantId).map(prepare)) as Subscriber[])
+      : subscribers.all(tenantId).map(prepare);
+
+  function ingestOne(req: IngestRequest, taken: Taken = []): IngestResult {
     const e = req.event;
     if (e.idempotencyKey !== null) {
       const prior = findByKey.get(e.tenantId, e.idempotencyKey);
@@ -51,22 +92,47 @@ export function ingestStatements(sqlite: Database): (req: IngestRequest) => Inge
       if (prior) forgetKey.run(prior.id);
     }
     insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.idempotencyKey, e.requestHash, e.createdAt);
-    let targets: string[];
+    let targets: Subscriber[];
     if (req.onlyWebhookId !== undefined) {
-      targets = webhookOf.get(req.onlyWebhookId, e.tenantId) ? [req.onlyWebhookId] : [];
+      const only = webhookOf.get(req.onlyWebhookId, e.tenantId);
+      targets = only ? [prepare(only)] : [];
     } else {
-      targets = subscribers
-        .all(e.tenantId)
-        .filter((w) => matchesAny(JSON.parse(w.events) as string[], e.type))
-        .map((w) => w.id);
+      targets = subscribersOf(e.tenantId).filter((w) => matchesAny(w.patterns, e.type));
     }
-    const deliveryIds: string[] = [];
-    for (const webhookId of targets) {
-      const id = newId("dlv", e.createdAt);
-      insertDelivery.run(id, e.id, webhookId, e.tenantId, e.type, e.createdAt, e.createdAt, e.createdAt);
-      deliveryIds.push(id);
+    const deliveries: NewDelivery[] = [];
+    const t = e.createdAt;
+    for (const w of targets) {
+      const id = newId("dlv", t);
+      const claim = req.claim;
+      const claimed = claim?.take(w.id) === true;
+      if (claimed && claim) taken.push({ claim, webhookId: w.id });
+      const delivery: ClaimedDelivery = {
+        id,
+        eventId: e.id,
+        webhookId: w.id,
+        tenantId: e.tenantId,
+        eventType: e.type,
+        status: claimed ? "delivering" : "pending",
+        attemptsCount: 0,
+        retryBase: 0,
+        retryStartedAt: null,
+        createdAt: t,
+        payload: e.payload,
+        url: w.url,
+        headers: w.parsedHeaders,
+        secret: w.plainSecret,
+        previousSecret: w.plainPrevious,
+        previousSecretExpiresAt: w.previous_secret_expires_at,
+      };
+      if (claimed && claim) {
+        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "delivering", null, t + claim.leaseMs, t, t);
+        deliveries.push({ id, webhookId: w.id, claimed: delivery });
+      } else {
+        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "pending", t, null, t, t);
+        deliveries.push({ id, webhookId: w.id, prepared: { delivery, webhookUpdatedAt: w.updated_at } });
+      }
     }
-    return { kind: "created", event: e, deliveryIds };
+    return { kind: "created", event: e, deliveries };
   }
 
   return ingestOne;
@@ -76,7 +142,7 @@ export function ingestStatements(sqlite: Database): (req: IngestRequest) => Inge
  * An operational event (hookline.*) of `tenantId`, fanned out like any event, inside the
  * caller's transaction: it is committed together with the change it reports.
  */
-export function operationalEmitter(ingestOne: (req: IngestRequest) => IngestResult) {
+export function operationalEmitter(ingestOne: (req: IngestRequest, taken?: Taken) => IngestResult) {
   return (tenantId: string, type: string, data: Record<string, unknown>, now: number): void => {
     const id = newId("evt", now);
     ingestOne({
@@ -99,8 +165,18 @@ export function operationalEmitter(ingestOne: (req: IngestRequest) => IngestResu
  * transaction, and every caller's promise settles only after that commit. A 202 still means
  * "on disk"; N concurrent publishers just share the fsync.
  */
-export function ingestQueries(sqlite: Database) {
-  const ingestOne = ingestStatements(sqlite);
+export function ingestQueries(sqlite: Database, secrets: SecretBox, cache: TtlCache<unknown>) {
+  const ingestOne = ingestStatements(sqlite, secrets, cache);
+  /** Runs ingests in one transaction; slots they took go back if it rolls back. */
+  function commit(requests: IngestRequest[]): IngestResult[] {
+    const taken: Taken = [];
+    try {
+      return sqlite.transaction(() => requests.map((r) => ingestOne(r, taken))).immediate();
+    } catch (err) {
+      for (const t of taken) t.claim.giveBack(t.webhookId);
+      throw err;
+    }
+  }
 
   let queue: Pending[] = [];
   let scheduled = false;
@@ -111,12 +187,12 @@ export function ingestQueries(sqlite: Database) {
       const batch = queue.splice(0, MAX_BATCH);
       let results: IngestResult[];
       try {
-        results = sqlite.transaction(() => batch.map((p) => ingestOne(p.request))).immediate();
+        results = commit(batch.map((p) => p.request));
       } catch {
         // One bad item must not fail its neighbours: fall back to one transaction each.
         for (const p of batch) {
           try {
-            p.resolve(sqlite.transaction(() => ingestOne(p.request)).immediate());
+            p.resolve(commit([p.request])[0] as IngestResult);
           } catch (err) {
             p.reject(err);
           }

@@ -1,15 +1,26 @@
-import { and, count, desc, eq, isNull, lt, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { ApiKeyRecord, KeyFilter } from "../../domain/store.ts";
 import { apiKeys } from "../schema/index.ts";
+import { TtlCache } from "./cache.ts";
 import type { Db } from "./types.ts";
 
+// Every authenticated request looks its key up; a revocation from another process (the CLI)
+// is seen within this time (API.md: within 10 s), one from this process at once.
+const KEY_CACHE_MS = 1_000;
+
 export function keyQueries(db: Db) {
+  const byHash = db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.hash, sql.placeholder("hash")))
+    .prepare();
+  const cache = new TtlCache<ApiKeyRecord | undefined>(KEY_CACHE_MS);
   return {
     async insertKey(key: ApiKeyRecord): Promise<void> {
       db.insert(apiKeys).values({ ...key, expiresAt: key.expiresAt ?? null }).run();
     },
     async findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-      return db.select().from(apiKeys).where(eq(apiKeys.hash, hash)).get();
+      return cache.get(hash, () => byHash.get({ hash }));
     },
     async getKey(id: string): Promise<ApiKeyRecord | undefined> {
       return db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
@@ -28,6 +39,7 @@ export function keyQueries(db: Db) {
         .all();
     },
     async revokeKey(id: string, at: number): Promise<boolean> {
+      cache.clear();
       const res = db
         .update(apiKeys)
         .set({ revokedAt: at })

@@ -23,7 +23,8 @@ function subscribedTo(type: string): SQL {
  * `secrets` encrypts `secret` and `previous_secret` on the way in and decrypts them on the way
  * out: callers only ever see plaintext secrets, the file only ciphertext (when a key is set).
  */
-export function webhookQueries(db: Db, secrets: SecretBox) {
+/** `changed` is told of every write, so caches of webhooks (the ingest fan-out) drop them. */
+export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void = () => {}) {
   function open<R extends Pick<WebhookRecord, "secret" | "previousSecret">>(row: R): R {
     return {
       ...row,
@@ -34,6 +35,7 @@ export function webhookQueries(db: Db, secrets: SecretBox) {
 
   return {
     async insertWebhook(record: WebhookRecord): Promise<WriteResult> {
+      changed();
       try {
         const sealed = {
           ...record,
@@ -75,6 +77,7 @@ export function webhookQueries(db: Db, secrets: SecretBox) {
       at: number,
       failReason?: string,
     ): Promise<WebhookRecord | "duplicate" | undefined> {
+      changed();
       try {
         return db.transaction((tx) => {
           const row = tx
@@ -97,6 +100,7 @@ export function webhookQueries(db: Db, secrets: SecretBox) {
       }
     },
     async deleteWebhook(id: string): Promise<boolean> {
+      changed();
       // deliveries and attempts go with it through ON DELETE CASCADE.
       return db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id }).all().length > 0;
     },

@@ -5,6 +5,7 @@ import { EVENT_TYPE_RE, isOperationalType } from "../event-patterns.ts";
 import { newId } from "../ids.ts";
 import { validateData } from "../json-schema.ts";
 import { type Principal, tenantForCreate } from "../principal.ts";
+import type { IngestClaim, NewDelivery } from "../store.ts";
 import { envelope, type PublishedView, renderPublished } from "./render.ts";
 
 export interface PublishInput {
@@ -31,7 +32,7 @@ export interface Published {
   status: 200 | 202;
   body: PublishedView;
   /** Deliveries created (for the dispatcher's wake-up); empty on a replay. */
-  deliveryIds: string[];
+  deliveries: NewDelivery[];
 }
 
 /** Validates the event, then commits it with its fan-out deliveries; resolves after the commit. */
@@ -40,6 +41,7 @@ export async function publishEvent(
   principal: Principal,
   input: PublishInput,
   headerKey: string | undefined,
+  claim?: IngestClaim,
 ): Promise<Published> {
   const errors: string[] = [];
   let tenantId = "";
@@ -89,10 +91,14 @@ export async function publishEvent(
     requestHash: key === null ? null : createHash("sha256").update(stableJson({ type, data })).digest("hex"),
     createdAt: now,
   };
-  const res = await deps.store.ingest({ event, idempotencySince: now - deps.config.events.idempotency_window });
+  const res = await deps.store.ingest({
+    event,
+    idempotencySince: now - deps.config.events.idempotency_window,
+    ...(claim ? { claim } : {}),
+  });
   if (res.kind === "conflict") {
     throw new ConflictError(`Idempotency key '${key}' was already used with a different request.`);
   }
-  if (res.kind === "replay") return { status: 200, body: renderPublished(res.event, res.deliveries), deliveryIds: [] };
-  return { status: 202, body: renderPublished(res.event, res.deliveryIds.length), deliveryIds: res.deliveryIds };
+  if (res.kind === "replay") return { status: 200, body: renderPublished(res.event, res.deliveries), deliveries: [] };
+  return { status: 202, body: renderPublished(res.event, res.deliveries.length), deliveries: res.deliveries };
 }

@@ -31,10 +31,12 @@ export async function sendTestEvent(
     },
     idempotencySince: now,
     onlyWebhookId: w.id,
+    ...(dispatch.claimHook() ? { claim: dispatch.claimHook() } : {}),
   });
-  const deliveryId = res.kind === "created" ? res.deliveryIds[0] : undefined;
+  const created = res.kind === "created" ? res.deliveries : [];
+  const deliveryId = created[0]?.id;
   if (deliveryId === undefined) throw new Error("the test delivery was not created");
-  dispatch.wake();
+  dispatch.offer(created);
   return { delivery_id: deliveryId };
 }
 
