@@ -24,9 +24,9 @@ export function openDatabase(opts: OpenOptions): Database {
   sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
   sqlite.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
   sqlite.run("PRAGMA foreign_keys = ON");
-  // The default 2 MB page cache is smaller than the hot indexes of a busy outbox; 64 MB keeps
+  // The default 2 MB page cache is smaller than the hot indexes of a busy outbox; 32 MB keeps
   // them in memory (it is a bound, not an allocation).
-  sqlite.run("PRAGMA cache_size = -65536");
+  sqlite.run("PRAGMA cache_size = -32768");
   sqlite.run("PRAGMA temp_store = MEMORY");
   return sqlite;
 }

@@ -11,7 +11,7 @@ const LEASE_MARGIN_MS = 5_000;
 // The longest the dispatcher sleeps with nothing due; the sweep also wakes it.
 const MAX_IDLE_MS = 30_000;
 // Fresh deliveries kept in memory at most; beyond, they are found in the database.
-const MAX_HANDOFF = 20_000;
+const MAX_HANDOFF = 10_000;
 
 export interface DispatcherDeps extends AttemptDeps {
   store: Store;

@@ -33,18 +33,20 @@ export class Handoff {
 
   /** Up to `limit` deliveries, none for a webhook already at `cap`, taking webhooks in turn. */
   take(limit: number, cap: number, inflight: ReadonlyMap<string, number>): NewDelivery[] {
-    const ids: NewDelivery[] = [];
-    for (const [webhookId, queue] of this.byWebhook) {
-      if (ids.length >= limit) break;
-      const room = Math.min(cap - (inflight.get(webhookId) ?? 0), limit - ids.length, queue.length);
+    const out: NewDelivery[] = [];
+    // Over a snapshot: a webhook moved to the back below is not visited twice in one take.
+    for (const webhookId of [...this.byWebhook.keys()]) {
+      if (out.length >= limit) break;
+      const queue = this.byWebhook.get(webhookId) as NewDelivery[];
+      const room = Math.min(cap - (inflight.get(webhookId) ?? 0), limit - out.length, queue.length);
       if (room <= 0) continue;
-      ids.push(...queue.splice(0, room));
+      out.push(...queue.splice(0, room));
       this.count -= room;
       this.byWebhook.delete(webhookId);
       // Back of the line, so the next take starts with another webhook.
       if (queue.length > 0) this.byWebhook.set(webhookId, queue);
     }
-    return ids;
+    return out;
   }
 
   clear(): void {

@@ -1,0 +1,121 @@
+// The mechanisms behind the benchmark figures, tested for behaviour (not timing): group commit,
+// the in-memory hand-off, the per-webhook cap, bounded memory with a dead receiver.
+import { afterEach, describe, expect, test } from "bun:test";
+import { Handoff } from "../src/delivery/handoff.ts";
+import { newId } from "../src/domain/ids.ts";
+import type { ClaimedDelivery, IngestResult } from "../src/domain/store.ts";
+import { createEventTypes, createWebhook, publishEvent, receiverTracker } from "./support/fixtures.ts";
+import { type Harness, harness } from "./support/harness.ts";
+import { receiver } from "./support/receiver.ts";
+
+let h: Harness;
+const receivers = receiverTracker();
+afterEach(async () => {
+  await h?.close();
+  await receivers.stopAll();
+});
+const open = { allow_http: true, allow_private_networks: true };
+
+function eventRecord(i: number) {
+  const now = Date.now();
+  return {
+    event: {
+      id: newId("evt", now),
+      tenantId: "acme",
+      type: "member.added",
+      payload: JSON.stringify({ i }),
+      idempotencyKey: null,
+      requestHash: null,
+      createdAt: now,
+    },
+    idempotencySince: now,
+  };
+}
+
+test("group commit: concurrent ingests share one transaction, and none resolves before it is on disk", async () => {
+  h = await harness();
+  const count = () => h.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM events").get()?.n ?? 0;
+  const seenAtResolve: number[] = [];
+  const all = Array.from({ length: 50 }, (_, i) =>
+    h.deps.store.ingest(eventRecord(i)).then((r: IngestResult) => {
+      seenAtResolve.push(count());
+      return r;
+    }),
+  );
+  expect(count()).toBe(0); // nothing is written synchronously: they wait for the shared commit
+  await Promise.all(all);
+  // The first caller to hear "committed" already sees all 50: one transaction carried them.
+  expect(seenAtResolve[0]).toBe(50);
+  expect(seenAtResolve.every((n) => n === 50)).toBe(true);
+});
+
+describe("the in-memory hand-off", () => {
+  test("deliveries are claimed inside the ingest transaction, up to the per-webhook cap", async () => {
+    h = await harness({ security: open, delivery: { per_webhook_concurrency: 3, timeout: 5_000 } }, { autoDispatch: true });
+    await createEventTypes(h, ["member.added"]);
+    const r = receivers.track(receiver("hang"));
+    await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    for (let i = 0; i < 10; i++) await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { i } });
+    await r.waitFor(3);
+    await Bun.sleep(50);
+    const states = h.sqlite
+      .query<{ status: string; n: number }, []>("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
+      .all();
+    expect(Object.fromEntries(states.map((s) => [s.status, s.n]))).toEqual({ delivering: 3, pending: 7 });
+    // The cap holds: the hanging receiver never had more than 3 requests.
+    expect(r.received).toHaveLength(3);
+    expect(h.dispatcher.inFlight).toBe(3);
+  });
+
+  test("an ingest that does not commit delivers nothing and gives its slots back", async () => {
+    h = await harness({ security: open }, { autoDispatch: true });
+    await createEventTypes(h, ["member.added"]);
+    const r = receivers.track(receiver(200));
+    await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    h.sqlite.run("PRAGMA query_only = ON"); // the commit fails, as on a full disk
+    const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type: "member.added", data: {} } });
+    expect(res.status).toBe(503);
+    await Bun.sleep(50);
+    expect(r.received).toHaveLength(0);
+    expect(h.dispatcher.inFlight).toBe(0);
+    h.sqlite.run("PRAGMA query_only = OFF");
+    await publishEvent(h, { tenant_id: "acme", type: "member.added", data: {} });
+    await r.waitFor(1);
+  });
+
+  test("Handoff is bounded: beyond its size it drops (the database has them) and says so", () => {
+    const handoff = new Handoff(5);
+    handoff.add(Array.from({ length: 8 }, (_, i) => ({ id: `dlv_${i}`, webhookId: i % 2 ? "wh_a" : "wh_b" })));
+    expect(handoff.size).toBe(5);
+    expect(handoff.overflowed).toBe(true);
+    // Takes respect the cap per webhook and alternate between webhooks.
+    const taken = handoff.take(10, 2, new Map([["wh_a", 1]]));
+    expect(taken.map((d) => d.webhookId).sort()).toEqual(["wh_a", "wh_b", "wh_b"]);
+    expect(handoff.size).toBe(2);
+  });
+});
+
+test("a dead receiver: claims never exceed delivery.concurrency, whatever the backlog", async () => {
+  h = await harness({ security: open, delivery: { concurrency: 16, per_webhook_concurrency: 16, retry_schedule: [60_000] } });
+  await createEventTypes(h, ["member.added"]);
+  const dead = receivers.track(receiver(200));
+  const url = `${dead.url}/gone`;
+  await dead.stop(); // connection refused from now on
+  await createWebhook(h, { tenant_id: "acme", url, events: ["member.added"] });
+  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => h.deps.store.ingest(eventRecord(i))));
+  expect(results.every((r) => r.kind === "created")).toBe(true);
+  const store = h.deps.store;
+  const sizes: number[] = [];
+  const claimDue = store.claimDue.bind(store);
+  store.claimDue = async (now, opts) => {
+    const claimed: ClaimedDelivery[] = await claimDue(now, opts);
+    sizes.push(claimed.length);
+    return claimed;
+  };
+  let rounds = 0;
+  while ((await h.dispatcher.dispatchOnce()) > 0 && rounds < 100) rounds++;
+  expect(rounds).toBe(Math.ceil(500 / 16)); // 500 deliveries in batches of at most 16
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(16);
+  const pending = h.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'").get()?.n;
+  expect(pending).toBe(500);
+});
