@@ -108,7 +108,10 @@ export function dispatchQueries(
 
   function recordOne(o: AttemptOutcome, now: number, disableAfterMs: number, disabled: string[]): void {
     // The common case in one write and one insert: no need to read the row first.
-    if (o.result === "succeeded") return recordSuccess(o, now);
+    if (o.result === "succeeded") {
+      recordSuccess(o, now);
+      return;
+    }
     const row = current.get(o.deliveryId);
     if (!row) return; // deleted with its webhook while the attempt was in flight
     const n = row.attempts_count + 1;
