@@ -216,3 +216,32 @@ test("retention deletes in bounded batches while the API keeps answering, and gi
   const left = await getJson<{ data: unknown[] }>(h, "/v1/events");
   expect(left.data).toHaveLength(0);
 });
+
+test("retention.payload_days drops finished payloads, keeps the log, and refuses to resend them", async () => {
+  const clock = fakeClockAfterIssuedIds();
+  h = await harness({ security: open, retention: { days: 30, payload_days: 1 }, delivery: { retry_schedule: [0] } }, { clock });
+  await createEventTypes(h, ["member.added"]);
+  const r = receivers.track(receiver(500));
+  const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/p`, events: ["member.added"] });
+  const ev = await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { secret_sauce: 42 } });
+  await h.dispatcher.dispatchOnce();
+  await h.dispatcher.dispatchOnce(); // second failure: the delivery is failed (finished)
+  const kept = await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { n: 2 } }); // still pending
+  clock.advance(2 * 86_400_000);
+  const report = await sweepOnce({ ...h.deps, wake: () => {} }, clock.now());
+  // The failed event, and Hookline's own hookline.delivery.exhausted notice about it.
+  expect(report.payloadsPruned).toBe(2);
+  const pruned = await getJson<{ data: unknown; payload_pruned: boolean; deliveries: { id: string; status: string }[] }>(
+    h,
+    `/v1/events/${ev.id}`,
+  );
+  expect(pruned).toMatchObject({ data: null, payload_pruned: true });
+  expect(pruned.deliveries[0]?.status).toBe("failed");
+  const alive = await getJson<{ data: unknown; payload_pruned: boolean }>(h, `/v1/events/${kept.id}`);
+  expect(alive).toMatchObject({ data: { n: 2 }, payload_pruned: false });
+  // Nothing left to send: a retry is a conflict and recover skips it.
+  const retry = await h.call("POST", `/v1/deliveries/${pruned.deliveries[0]?.id}/retry`);
+  expect(retry.status).toBe(409);
+  const recover = await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: { since: "2000-01-01T00:00:00Z" } });
+  expect(await recover.json()).toEqual({ requeued: 0 });
+});

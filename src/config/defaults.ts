@@ -44,7 +44,7 @@ export const DEFAULTS: Config = {
     max_headers_per_webhook: 20,
   },
   events: { idempotency_window: 24 * HOUR },
-  retention: { days: 30 },
+  retention: { days: 30, payload_days: 0 },
   metrics: { require_auth: false },
   log: { level: "info", format: "json" },
   event_types: [],

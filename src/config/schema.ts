@@ -145,6 +145,7 @@ export const SPEC: Spec = {
   },
   retention: {
     days: { type: "integer", min: 0 },
+    payload_days: { type: "integer", min: 0 },
   },
   metrics: {
     require_auth: bool,

@@ -87,6 +87,8 @@ export interface Config {
   };
   retention: {
     days: number;
+    /** Days after which a finished event's payload is dropped (its log stays); 0: never. */
+    payload_days: number;
   };
   metrics: {
     require_auth: boolean;

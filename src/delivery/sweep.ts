@@ -22,6 +22,7 @@ export interface SweepReport {
   leasesRecovered: number;
   webhooksDisabled: number;
   eventsPurged: number;
+  payloadsPruned: number;
   keysCleared: number;
   pagesReclaimed: number;
 }
@@ -43,12 +44,22 @@ export async function sweepOnce(deps: SweepDeps, now: number = deps.clock.now())
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
+  let payloadsPruned = 0;
+  if (config.retention.payload_days > 0) {
+    const before = now - config.retention.payload_days * DAY_MS;
+    while (payloadsPruned < MAX_PER_SWEEP) {
+      const n = await store.prunePayloads(before, BATCH);
+      payloadsPruned += n;
+      if (n < BATCH) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
   const keysCleared = await store.clearIdempotencyKeys(now - config.events.idempotency_window, MAX_PER_SWEEP);
   // Deleted rows leave free pages: give a bounded number back per sweep (4 MiB at 4 KiB pages).
   const pagesReclaimed = await store.reclaimSpace(1024);
   // Retries that came due are picked up now even if no wake-up reached the dispatcher.
   deps.wake();
-  return { leasesRecovered, webhooksDisabled: disabled.length, eventsPurged, keysCleared, pagesReclaimed };
+  return { leasesRecovered, webhooksDisabled: disabled.length, eventsPurged, payloadsPruned, keysCleared, pagesReclaimed };
 }
 
 /** Runs sweepOnce on `delivery.sweep`; croner's `protect` keeps runs from overlapping. */

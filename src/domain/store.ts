@@ -289,6 +289,8 @@ export interface Store {
   /** Deletes up to `limit` events created before `before` whose deliveries are all finished. */
   purgeFinished(before: number, limit: number): Promise<number>;
   clearIdempotencyKeys(before: number, limit: number): Promise<number>;
+  /** Drops the payload of up to `limit` events created before `before` whose deliveries are all finished. */
+  prunePayloads(before: number, limit: number): Promise<number>;
   /** Gives up to `maxPages` free pages back to the file system; how many it freed. */
   reclaimSpace(maxPages: number): Promise<number>;
 

@@ -35,7 +35,8 @@ export function deliveryQueries(sqlite: Database, secrets: SecretBox, webhookCha
   const requeue = sqlite.query<{ id: string }, [number, number, string, number]>(
     `UPDATE deliveries SET status = 'pending', next_attempt_at = ?1, retry_base = attempts_count,
        retry_started_at = NULL, lease_expires_at = NULL, updated_at = ?2
-     WHERE webhook_id = ?3 AND status = 'failed' AND created_at >= ?4 RETURNING id`,
+     WHERE webhook_id = ?3 AND status = 'failed' AND created_at >= ?4
+       AND EXISTS (SELECT 1 FROM events e WHERE e.id = deliveries.event_id AND e.payload <> '') RETURNING id`,
   );
   const rotate = sqlite.query<unknown, [number, number, string, string]>(
     `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?4, updated_at = ?2

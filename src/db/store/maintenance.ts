@@ -14,7 +14,16 @@ export function maintenanceQueries(sqlite: Database) {
     `UPDATE events SET idempotency_key = NULL WHERE id IN (
        SELECT id FROM events WHERE id < ?1 AND idempotency_key IS NOT NULL LIMIT ?2) RETURNING id`,
   );
+  const prune = sqlite.query<{ id: string }, [string, number]>(
+    `UPDATE events SET payload = '' WHERE id IN (
+       SELECT e.id FROM events e WHERE e.id < ?1 AND e.payload <> ''
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'delivering'))
+       LIMIT ?2) RETURNING id`,
+  );
   return {
+    async prunePayloads(before: number, limit: number): Promise<number> {
+      return sqlite.transaction(() => prune.all(idBoundary("evt", before), limit).length).immediate();
+    },
     async reclaimSpace(maxPages: number): Promise<number> {
       const free = (sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0);
       const mode = sqlite.query<{ auto_vacuum: number }, []>("PRAGMA auto_vacuum").get()?.auto_vacuum;

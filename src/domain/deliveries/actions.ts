@@ -2,6 +2,7 @@ import type { DomainDeps } from "../deps.ts";
 import type { DispatchHandle } from "../dispatch.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
+import { PRUNED } from "../events/render.ts";
 import { loadWebhook } from "../webhooks/read.ts";
 import { loadDelivery } from "./read.ts";
 
@@ -19,6 +20,9 @@ export async function retryDelivery(
   if (d.status === "delivering") throw new ConflictError("An attempt of this delivery is in flight right now.");
   const loaded = await deps.store.loadForSend(d.id);
   if (!loaded) throw new NotFoundError("Delivery");
+  if (loaded.payload === PRUNED) {
+    throw new ConflictError("The event's payload was pruned (retention.payload_days): there is nothing left to send.");
+  }
   dispatch.attemptNow(loaded);
   return { delivery_id: d.id };
 }

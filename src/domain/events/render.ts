@@ -7,7 +7,9 @@ export interface EventView {
   type: string;
   tenant_id: string;
   idempotency_key: string | null;
+  /** null once the payload was pruned (retention.payload_days). */
   data: unknown;
+  payload_pruned: boolean;
   created_at: string;
 }
 
@@ -24,13 +26,17 @@ export function renderPublished(e: EventRecord, deliveries: number): PublishedVi
   return { id: e.id, type: e.type, tenant_id: e.tenantId, created_at: toIso(e.createdAt), deliveries };
 }
 
+/** What a pruned payload is stored as (retention.payload_days). */
+export const PRUNED = "";
+
 export function renderEvent(e: EventRecord): EventView {
   return {
     id: e.id,
     type: e.type,
     tenant_id: e.tenantId,
     idempotency_key: e.idempotencyKey,
-    data: (JSON.parse(e.payload) as { data: unknown }).data,
+    data: e.payload === PRUNED ? null : (JSON.parse(e.payload) as { data: unknown }).data,
+    payload_pruned: e.payload === PRUNED,
     created_at: toIso(e.createdAt),
   };
 }
