@@ -27,33 +27,35 @@ export interface SweepReport {
   pagesReclaimed: number;
 }
 
+/**
+ * Repeats a bounded batch until it comes back short or MAX_PER_SWEEP rows were done, letting
+ * requests and deliveries run between batches (the store's calls are synchronous).
+ */
+async function inBatches(batch: (limit: number) => Promise<number>): Promise<number> {
+  let done = 0;
+  while (done < MAX_PER_SWEEP) {
+    const n = await batch(BATCH);
+    done += n;
+    if (n < BATCH) break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return done;
+}
+
 /** One pass of housekeeping. Croner only calls this; tests call it with their own clock. */
 export async function sweepOnce(deps: SweepDeps, now: number = deps.clock.now()): Promise<SweepReport> {
   const { store, config } = deps;
   const leasesRecovered = await store.recoverExpiredLeases(now);
   const disabled = await store.disableFailingWebhooks(now - config.delivery.disable_after, now);
   for (const id of disabled) deps.logger.warn({ webhook_id: id }, "webhook disabled: failing for too long");
-  let eventsPurged = 0;
-  if (config.retention.days > 0) {
-    const before = now - config.retention.days * DAY_MS;
-    while (eventsPurged < MAX_PER_SWEEP) {
-      const n = await store.purgeFinished(before, BATCH);
-      eventsPurged += n;
-      if (n < BATCH) break;
-      // Let requests and deliveries run between batches: the store's calls are synchronous.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-  let payloadsPruned = 0;
-  if (config.retention.payload_days > 0) {
-    const before = now - config.retention.payload_days * DAY_MS;
-    while (payloadsPruned < MAX_PER_SWEEP) {
-      const n = await store.prunePayloads(before, BATCH);
-      payloadsPruned += n;
-      if (n < BATCH) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
+  const eventsPurged =
+    config.retention.days > 0
+      ? await inBatches((limit) => store.purgeFinished(now - config.retention.days * DAY_MS, limit))
+      : 0;
+  const payloadsPruned =
+    config.retention.payload_days > 0
+      ? await inBatches((limit) => store.prunePayloads(now - config.retention.payload_days * DAY_MS, limit))
+      : 0;
   const keysCleared = await store.clearIdempotencyKeys(now - config.events.idempotency_window, MAX_PER_SWEEP);
   // Deleted rows leave free pages: give a bounded number back per sweep (4 MiB at 4 KiB pages).
   const pagesReclaimed = await store.reclaimSpace(1024);
