@@ -179,12 +179,6 @@ export async function resolveHost(
   return bad.length > 0 ? { error: refusedError(bad) } : { addresses };
 }
 
-/** The host part of the check, with the default rules; an error string or undefined. */
-export async function checkHost(hostname: string, resolve: Resolver): Promise<string | undefined> {
-  const res = await resolveHost(hostname, { allowPrivateNetworks: false }, resolve);
-  return "error" in res ? res.error : undefined;
-}
-
 /**
  * Validates a webhook URL for creation or update. Returns the normalised URL (WHATWG href) or
  * every problem found, each starting with `url: `. `lookup: false` skips DNS (the caller already

@@ -44,16 +44,19 @@ export function requireGlobalAdmin(p: Principal): void {
 }
 
 /**
- * The tenant a new resource belongs to. Tenant credentials may omit it or name their own tenant;
- * global credentials must name one.
+ * The tenant a new resource belongs to. Tenant credentials may omit it or name their own tenant
+ * (another is a 403, thrown at once); global credentials must name one — a missing or malformed
+ * one is added to `errors`, to be reported with the body's other problems (the result is then "").
  */
-export function tenantForCreate(p: Principal, requested: string | undefined): string {
+export function tenantForCreate(p: Principal, requested: string | undefined, errors: string[]): string {
   if (isGlobal(p)) {
     if (requested === undefined) {
-      throw new ValidationError(["tenant_id: is required when a global key creates a resource"]);
+      errors.push("tenant_id: is required when a global key creates a resource");
+      return "";
     }
     if (!TENANT_RE.test(requested)) {
-      throw new ValidationError([`tenant_id: must match ${TENANT_RE.source}`]);
+      errors.push(`tenant_id: must match ${TENANT_RE.source}`);
+      return "";
     }
     return requested;
   }

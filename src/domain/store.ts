@@ -137,7 +137,7 @@ export interface IngestRequest {
   idempotencySince: number;
   /** The test endpoint: one delivery to this webhook only, enabled or not. */
   onlyWebhookId?: string;
-  claim?: IngestClaim;
+  claim?: IngestClaim | undefined;
 }
 
 export type IngestResult =

@@ -92,17 +92,20 @@ export const SEND_COLUMNS = `d.id, d.event_id, d.webhook_id, d.tenant_id, d.even
 
 export const SEND_JOIN = "deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
 
-export interface SendRow {
-  id: string;
-  event_id: string;
-  webhook_id: string;
-  tenant_id: string;
-  event_type: string;
-  status: DeliveryStatus;
-  attempts_count: number;
-  retry_base: number;
-  retry_started_at: number | null;
-  created_at: number;
+export interface SendRow
+  extends Pick<
+    DeliveryRow,
+    | "id"
+    | "event_id"
+    | "webhook_id"
+    | "tenant_id"
+    | "event_type"
+    | "status"
+    | "attempts_count"
+    | "retry_base"
+    | "retry_started_at"
+    | "created_at"
+  > {
   payload: string;
   url: string;
   headers: string;

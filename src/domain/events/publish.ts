@@ -44,13 +44,7 @@ export async function publishEvent(
   claim?: IngestClaim,
 ): Promise<Published> {
   const errors: string[] = [];
-  let tenantId = "";
-  try {
-    tenantId = tenantForCreate(principal, input.tenant_id);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    errors.push(...(err.errors ?? []));
-  }
+  const tenantId = tenantForCreate(principal, input.tenant_id, errors);
   const type = input.type;
   if (typeof type !== "string" || !EVENT_TYPE_RE.test(type)) {
     errors.push("type: must be an event type such as 'member.added'");
@@ -94,7 +88,7 @@ export async function publishEvent(
   const res = await deps.store.ingest({
     event,
     idempotencySince: now - deps.config.events.idempotency_window,
-    ...(claim ? { claim } : {}),
+    claim,
   });
   if (res.kind === "conflict") {
     throw new ConflictError(`Idempotency key '${key}' was already used with a different request.`);

@@ -31,7 +31,7 @@ export async function sendTestEvent(
     },
     idempotencySince: now,
     onlyWebhookId: w.id,
-    ...(dispatch.claimHook() ? { claim: dispatch.claimHook() } : {}),
+    claim: dispatch.claimHook(),
   });
   const created = res.kind === "created" ? res.deliveries : [];
   const deliveryId = created[0]?.id;

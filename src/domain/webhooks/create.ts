@@ -1,5 +1,5 @@
 import type { DomainDeps } from "../deps.ts";
-import { assertValid, ConflictError, ValidationError } from "../errors.ts";
+import { assertValid, ConflictError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { type Principal, tenantForCreate } from "../principal.ts";
 import { generateSecret } from "../secrets.ts";
@@ -12,16 +12,8 @@ export async function createWebhook(
   principal: Principal,
   input: WebhookInput & { tenant_id?: string },
 ): Promise<WebhookView & { secret: string }> {
-  // A missing tenant_id is one more problem to list with the others; a foreign tenant is a 403
-  // and comes first.
   const tenantErrors: string[] = [];
-  let tenantId = "";
-  try {
-    tenantId = tenantForCreate(principal, input.tenant_id);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    tenantErrors.push(...(err.errors ?? []));
-  }
+  const tenantId = tenantForCreate(principal, input.tenant_id, tenantErrors);
   const { errors, fields } = await validateWebhookInput(deps, input, "create");
   assertValid([...tenantErrors, ...errors]);
   const now = deps.clock.now();
