@@ -6,7 +6,8 @@ import { checkStoredSecrets, type StoredSecrets } from "./db/secrets-migration.t
 import { createSqliteStore } from "./db/sqlite-store.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
-import { createSender, type FetchLike } from "./delivery/sender.ts";
+import { createHttpPool, type HttpPool } from "./delivery/http-pool.ts";
+import { createFetchSender, createSender, type FetchLike, type Sender } from "./delivery/sender.ts";
 import { type Clock, systemClock } from "./domain/clock.ts";
 import { type Resolver, systemResolver } from "./domain/destination.ts";
 import { createSecretBox } from "./domain/secret-box.ts";
@@ -19,12 +20,16 @@ export interface RuntimeOptions {
   clock?: Clock;
   resolver?: Resolver;
   fetch?: FetchLike;
+  /** Replaces the outbound client entirely (tests with their own CA); wins over `fetch`. */
+  send?: Sender;
   random?: () => number;
 }
 
 export interface Runtime {
   deps: ApiDeps;
   dispatcher: Dispatcher;
+  /** Closes idle outbound connections; after the dispatcher has stopped. */
+  closeOutbound(): void;
   /** How webhook secrets are stored, for the start-up warning. */
   secretsAtRest: StoredSecrets & { keyConfigured: boolean };
 }
@@ -43,6 +48,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   const secrets = createSecretBox(config.security.encryption_key);
   const stored = checkStoredSecrets(sqlite, secrets);
   const store = createSqliteStore(sqlite, { secrets });
+  const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
   let inFlight = () => 0;
   const metrics = new Metrics({ gauges: (now) => store.gauges(now), inFlight: () => inFlight(), now: () => clock.now() });
@@ -53,7 +59,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
     config,
     logger,
     resolver,
-    send: createSender(opts.fetch),
+    send: outbound.send,
     policy: policyFromConfig(config.delivery),
     version: VERSION,
     random: opts.random ?? Math.random,
@@ -75,7 +81,21 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
       return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
     },
   };
-  return { deps, dispatcher, secretsAtRest: { ...stored, keyConfigured: secrets.enabled } };
+  return {
+    deps,
+    dispatcher,
+    closeOutbound: () => outbound.pool?.close(),
+    secretsAtRest: { ...stored, keyConfigured: secrets.enabled },
+  };
+}
+
+/** An injected fetch (tests standing in for the network) wins; otherwise `delivery.client`. */
+function outboundSender(config: Config, fetchFn: FetchLike | undefined): { send: Sender; pool?: HttpPool | undefined } {
+  if (fetchFn) return { send: createFetchSender(fetchFn) };
+  if (config.delivery.client === "fetch") return { send: createFetchSender() };
+  // At most `concurrency` connections are busy at once; as many may wait idle for the next burst.
+  const pool = createHttpPool({ maxIdle: Math.max(64, config.delivery.concurrency) });
+  return { send: createSender(pool.transport), pool };
 }
 
 /**

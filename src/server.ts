@@ -41,7 +41,7 @@ export async function startServer(
   const { sqlite, applied } = openMigrated(config);
   if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
   // Throws, before anything is sent, when the database holds encrypted secrets the key cannot read.
-  const { deps, dispatcher, secretsAtRest } = createRuntime(config, sqlite, { ...opts, logger });
+  const { deps, dispatcher, secretsAtRest, closeOutbound } = createRuntime(config, sqlite, { ...opts, logger });
   if (!secretsAtRest.keyConfigured) {
     logger.warn(
       "webhook signing secrets are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
@@ -88,6 +88,7 @@ export async function startServer(
         if (done === "timeout") await app.stop(true);
         await sweep.stop();
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
+        closeOutbound();
         await store.close();
         logger.info("hookline stopped");
       })();

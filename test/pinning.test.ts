@@ -1,8 +1,9 @@
 // The delivery goes to the address that was checked (no second lookup that DNS rebinding
 // could flip), while Host and the TLS server name stay the webhook's (issue: SSRF guard).
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { FetchLike } from "../src/delivery/sender.ts";
+import { createHttpPool } from "../src/delivery/http-pool.ts";
+import { createSender, type FetchLike, type Sender } from "../src/delivery/sender.ts";
 import { createEventTypes, createWebhook, type DeliveryView, getJson, publishForDelivery } from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 
@@ -39,22 +40,38 @@ const trustingFetch: FetchLike = (url, init) => {
   return fetch(url, { ...init, tls: { ...tls, ca: cert } } as RequestInit);
 };
 
-async function setup(security: Record<string, unknown>, resolver: (h: string) => Promise<string[]>) {
+/** The pooled client (the default), trusting the test CA. */
+const pool = createHttpPool({ maxIdle: 8, ca: cert });
+afterAll(() => pool.close());
+const trustingPool: Sender = createSender(pool.transport);
+
+async function setup(
+  security: Record<string, unknown>,
+  resolver: (h: string) => Promise<string[]>,
+  seam: { fetch: FetchLike } | { send: Sender } = { fetch: trustingFetch },
+) {
   h = await harness(
     { security: { allow_http: false, allow_private_networks: false, ...security }, delivery: { retry_schedule: [1_000] } },
-    { resolver, fetch: trustingFetch },
+    { resolver, ...seam },
   );
   await createEventTypes(h, ["member.added"]);
 }
 
-test("https to a pinned address keeps Host and the TLS server name (the certificate verifies)", async () => {
+test.each([
+  ["pool", { send: trustingPool }],
+  ["fetch", { fetch: trustingFetch }],
+] as const)("%s client: https to a pinned address keeps Host and the TLS server name (the certificate verifies)", async (_client, seam) => {
   const port = tlsReceiver();
   const asked: string[] = [];
   // 127.0.0.0/8 is allowed by allow_cidrs only: every other private range stays refused.
-  await setup({ allow_cidrs: ["127.0.0.0/8"] }, async (name) => {
-    asked.push(name);
-    return ["127.0.0.1"];
-  });
+  await setup(
+    { allow_cidrs: ["127.0.0.0/8"] },
+    async (name) => {
+      asked.push(name);
+      return ["127.0.0.1"];
+    },
+    seam,
+  );
   await createWebhook(h, { tenant_id: "acme", url: `https://${HOST}:${port}/in`, events: ["member.added"] });
   const { deliveryId } = await publishForDelivery(h, { tenant_id: "acme", type: "member.added", data: { a: 1 } });
   asked.length = 0;

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { createSender, type SendRequest } from "../src/delivery/sender.ts";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { createHttpPool } from "../src/delivery/http-pool.ts";
+import { createFetchSender, createSender, type Sender, type SendRequest } from "../src/delivery/sender.ts";
 
 type Server = ReturnType<typeof Bun.serve>;
 const servers: Server[] = [];
@@ -24,7 +25,13 @@ function request(url: string, over: Partial<SendRequest> = {}): SendRequest {
   };
 }
 
-const send = createSender();
+// Every behaviour below holds for both outbound clients (`delivery.client`).
+const pool = createHttpPool({ maxIdle: 64 });
+afterAll(() => pool.close());
+const clients: [string, Sender, (now: () => number) => Sender][] = [
+  ["pool", createSender(pool.transport), (now) => createSender(pool.transport, now)],
+  ["fetch", createFetchSender(), (now) => createFetchSender(fetch, now)],
+];
 
 /** Waits up to `ms` for a condition that another part of the event loop makes true. */
 async function eventually(cond: () => boolean, ms = 1000): Promise<boolean> {
@@ -32,6 +39,7 @@ async function eventually(cond: () => boolean, ms = 1000): Promise<boolean> {
   return cond();
 }
 
+describe.each(clients)("%s client", (_client, send, withClock) => {
 describe("responses", () => {
   test("200 with its body captured", async () => {
     const r = await send(request(receiver(() => new Response("thanks", { status: 200 }))));
@@ -43,7 +51,7 @@ describe("responses", () => {
   });
 
   test("startedAt comes from the injected clock", async () => {
-    const r = await createSender(fetch, () => 42)(request(receiver(() => new Response("ok"))));
+    const r = await withClock(() => 42)(request(receiver(() => new Response("ok"))));
     expect(r.startedAt).toBe(42);
   });
 
@@ -149,14 +157,6 @@ describe("timeouts", () => {
     expect(r.error).toBe("timeout after 300ms while reading the response");
     expect(r.responseBody).toBe("partial");
   });
-
-  test("a fetch that ignores the abort signal still ends at the timeout", async () => {
-    const stuck = () => new Promise<Response>(() => {});
-    const t0 = performance.now();
-    const r = await createSender(stuck)(request("http://127.0.0.1:1/", { timeoutMs: 200 }));
-    expect(performance.now() - t0).toBeLessThan(500);
-    expect(r).toMatchObject({ statusCode: null, error: "timeout after 200ms" });
-  });
 });
 
 describe("large and multi-byte bodies", () => {
@@ -261,11 +261,15 @@ describe("connection errors", () => {
     expect(r.error ?? "").toStartWith("TLS error: ");
   });
 
+});
+});
+
+describe("the fetch transport", () => {
   test("DNS failure, via an injected fetch shaped like Bun's error", async () => {
     const fake = async () => {
       throw Object.assign(new TypeError("getaddrinfo ENOTFOUND hooks.example.invalid"), { code: "ENOTFOUND" });
     };
-    const r = await createSender(fake)(request("https://hooks.example.invalid/x"));
+    const r = await createFetchSender(fake)(request("https://hooks.example.invalid/x"));
     expect(r).toMatchObject({ statusCode: null, error: "DNS lookup failed for hooks.example.invalid" });
   });
 
@@ -273,7 +277,15 @@ describe("connection errors", () => {
     const fake = () => {
       throw new RangeError("something odd");
     };
-    const r = await createSender(fake)(request("http://127.0.0.1:1/"));
+    const r = await createFetchSender(fake)(request("http://127.0.0.1:1/"));
     expect(r).toMatchObject({ statusCode: null, error: "RangeError: something odd" });
+  });
+
+  test("a fetch that ignores the abort signal still ends at the timeout", async () => {
+    const stuck = () => new Promise<Response>(() => {});
+    const t0 = performance.now();
+    const r = await createFetchSender(stuck)(request("http://127.0.0.1:1/", { timeoutMs: 200 }));
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(r).toMatchObject({ statusCode: null, error: "timeout after 200ms" });
   });
 });

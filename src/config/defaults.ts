@@ -30,6 +30,7 @@ export const DEFAULTS: Config = {
     jitter: 0.1,
     disable_after: 5 * DAY,
     max_response_bytes: 4_096,
+    client: "pool",
     sweep: "*/5 * * * * *",
   },
   signing: { rotation_overlap: 24 * HOUR },

@@ -123,6 +123,7 @@ export const SPEC: Spec = {
     jitter: { type: "number", min: 0, max: 1 },
     disable_after: duration,
     max_response_bytes: { type: "integer", min: 0, max: MIB, hint: "bytes (0 to 1 MiB)" },
+    client: { type: "enum", values: ["pool", "fetch"] },
     sweep: { type: "string", check: checkCron },
   },
   signing: {

@@ -61,6 +61,11 @@ export interface Config {
     jitter: number;
     disable_after: DurationMs;
     max_response_bytes: number;
+    /**
+     * The outbound HTTP client: "pool" (keep-alive connections pooled per receiver) or "fetch"
+     * (Bun's fetch, whose pool holds 64 idle connections for all receivers together).
+     */
+    client: "pool" | "fetch";
     /** croner pattern for the retry/recovery sweep. */
     sweep: string;
   };

@@ -1,5 +1,6 @@
-// The HTTP client of one delivery attempt. It never throws: every failure becomes facts on the
-// result (status, error string), and retry-policy.ts decides what they mean (STYLE.md point 4).
+// One delivery attempt over HTTP, whatever carries it (http-pool.ts, or fetch). It never throws:
+// every failure becomes facts on the result (status, error string), and retry-policy.ts decides
+// what they mean (STYLE.md point 4).
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -16,20 +17,6 @@ export interface SendRequest {
    * rebinding). Host header and TLS server name stay those of the URL.
    */
   connectTo?: string;
-}
-
-/** The URL and options that reach `connectTo` while presenting the original host. */
-function pinned(req: SendRequest): { url: string; headers: Record<string, string>; tls?: { serverName: string } } {
-  if (req.connectTo === undefined) return { url: req.url, headers: req.headers };
-  const url = new URL(req.url);
-  const host = url.host;
-  const name = url.hostname;
-  url.hostname = req.connectTo.includes(":") ? `[${req.connectTo}]` : req.connectTo;
-  return {
-    url: url.href,
-    headers: { ...req.headers, host },
-    ...(url.protocol === "https:" && !name.startsWith("[") ? { tls: { serverName: name } } : {}),
-  };
 }
 
 export interface SendResult {
@@ -50,77 +37,126 @@ export interface SendResult {
   retryAfter: string | null;
 }
 
+/** What a transport brings back; createSender turns it into the attempt's facts. */
+export interface RawResponse {
+  /** null when no response head arrived. */
+  status: number | null;
+  retryAfter: string | null;
+  /** The body bytes kept (at most maxResponseBytes), or null when none were read. */
+  body: Uint8Array | null;
+  /** The body was read to its end (so its last character is whole). */
+  complete: boolean;
+  /**
+   * Why the attempt did not finish: the deadline passed (`timeout`), or an error. `retryable`
+   * marks a pooled connection that died before any answer (the pool then sends once more).
+   */
+  failure?: { timeout: boolean; cause: unknown; retryable?: boolean };
+}
+
+/** Sends one POST, honouring `signal` (the attempt's deadline) and the body cap. */
+export type Transport = (req: SendRequest, signal: AbortSignal) => Promise<RawResponse>;
+
 export type Sender = (req: SendRequest) => Promise<SendResult>;
 
 class AttemptTimeout extends Error {
   override name = "TimeoutError";
 }
 
-export function createSender(fetchFn: FetchLike = fetch, now: () => number = Date.now): Sender {
+/**
+ * Wraps a transport with the attempt's one deadline and turns what came back into the row's
+ * facts: a status and the body kept, a readable error, or both.
+ */
+export function createSender(transport: Transport, now: () => number = Date.now): Sender {
   return async (req) => {
     const startedAt = now();
     const t0 = performance.now();
-    const result: SendResult = {
-      startedAt,
-      durationMs: 0,
-      statusCode: null,
-      responseBody: null,
-      error: null,
-      retryAfter: null,
-    };
     const controller = new AbortController();
-    let timedOut = false;
-    // Racing every await against this promise keeps the bound even if an implementation of
-    // fetch (or a stalled body stream) were slow to honour the abort signal.
-    const deadline = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener("abort", () => reject(new AttemptTimeout("timeout")), {
-        once: true,
-      });
-    });
-    deadline.catch(() => {});
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, req.timeoutMs);
-    const isTimeout = (e: unknown) => timedOut || (e instanceof Error && e.name === "TimeoutError");
-
-    const target = pinned(req);
+    const timer = setTimeout(() => controller.abort(new AttemptTimeout("timeout")), req.timeoutMs);
+    let raw: RawResponse;
     try {
-      let res: Response;
-      try {
-        res = await Promise.race([
-          fetchFn(target.url, {
-            method: "POST",
-            headers: target.headers,
-            ...(target.tls ? { tls: target.tls } : {}),
-            body: req.body,
-            // A receiver's redirect is a failed attempt recorded with its 3xx: following it would
-            // send signed events to a URL nobody registered (and past the destination checks).
-            redirect: "manual",
-            signal: controller.signal,
-          }),
-          deadline,
-        ]);
-      } catch (e) {
-        result.error = isTimeout(e) ? `timeout after ${req.timeoutMs}ms` : describeError(e, req.url);
-        return result;
-      }
-      result.statusCode = res.status;
-      result.retryAfter = res.headers.get("retry-after");
-      const read = await readCapped(res, req.maxResponseBytes, deadline);
-      // What arrived before a stall or a reset is kept: it often says what the receiver was doing.
-      result.responseBody = read.text;
-      if (read.failed) {
-        result.error = isTimeout(read.cause)
-          ? `timeout after ${req.timeoutMs}ms while reading the response`
-          : `${describeError(read.cause, req.url)} while reading the response`;
-      }
-      return result;
+      raw = await transport(req, controller.signal);
+    } catch (e) {
+      // A transport should not throw; if one does, the attempt still gets a readable reason.
+      raw = { status: null, retryAfter: null, body: null, complete: false, failure: { timeout: false, cause: e } };
     } finally {
       clearTimeout(timer);
-      result.durationMs = performance.now() - t0;
     }
+    const durationMs = performance.now() - t0;
+    let responseBody: string | null = null;
+    if (raw.status !== null && req.maxResponseBytes > 0) {
+      // What arrived before a stall or a reset is kept: it often says what the receiver was doing.
+      const bytes = raw.body ?? new Uint8Array(0);
+      responseBody = new TextDecoder().decode(raw.complete ? bytes : bytes.subarray(0, utf8Boundary(bytes)));
+    }
+    let error: string | null = null;
+    if (raw.failure) {
+      const reading = raw.status === null ? "" : " while reading the response";
+      const what = raw.failure.timeout ? `timeout after ${req.timeoutMs}ms` : describeError(raw.failure.cause, req.url);
+      error = `${what}${reading}`;
+    }
+    return { startedAt, durationMs, statusCode: raw.status, responseBody, error, retryAfter: raw.retryAfter };
   };
+}
+
+/** The URL and options that reach `connectTo` while presenting the original host. */
+function pinned(req: SendRequest): { url: string; headers: Record<string, string>; tls?: { serverName: string } } {
+  if (req.connectTo === undefined) return { url: req.url, headers: req.headers };
+  const url = new URL(req.url);
+  const host = url.host;
+  const name = url.hostname;
+  url.hostname = req.connectTo.includes(":") ? `[${req.connectTo}]` : req.connectTo;
+  return {
+    url: url.href,
+    headers: { ...req.headers, host },
+    ...(url.protocol === "https:" && !name.startsWith("[") ? { tls: { serverName: name } } : {}),
+  };
+}
+
+/**
+ * The transport over `fetch` (`delivery.client = "fetch"`, and tests that stand in for the
+ * network). Every await races the deadline, in case fetch or a stalled body stream were slow to
+ * honour the abort signal.
+ */
+export function fetchTransport(fetchFn: FetchLike = fetch): Transport {
+  return async (req, signal) => {
+    const deadline = new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    deadline.catch(() => {});
+    const isTimeout = (e: unknown) => signal.aborted || (e instanceof Error && e.name === "TimeoutError");
+    const target = pinned(req);
+    let res: Response;
+    try {
+      res = await Promise.race([
+        fetchFn(target.url, {
+          method: "POST",
+          headers: target.headers,
+          ...(target.tls ? { tls: target.tls } : {}),
+          body: req.body,
+          // A receiver's redirect is a failed attempt recorded with its 3xx: following it would
+          // send signed events to a URL nobody registered (and past the destination checks).
+          redirect: "manual",
+          signal,
+        }),
+        deadline,
+      ]);
+    } catch (e) {
+      return { status: null, retryAfter: null, body: null, complete: false, failure: { timeout: isTimeout(e), cause: e } };
+    }
+    const read = await readCapped(res, req.maxResponseBytes, deadline);
+    return {
+      status: res.status,
+      retryAfter: res.headers.get("retry-after"),
+      body: read.bytes,
+      complete: read.complete,
+      ...(read.failed ? { failure: { timeout: isTimeout(read.cause), cause: read.cause } } : {}),
+    };
+  };
+}
+
+/** The fetch transport as a Sender. */
+export function createFetchSender(fetchFn: FetchLike = fetch, now: () => number = Date.now): Sender {
+  return createSender(fetchTransport(fetchFn), now);
 }
 
 /**
@@ -131,15 +167,15 @@ async function readCapped(
   res: Response,
   max: number,
   deadline: Promise<never>,
-): Promise<{ text: string | null; failed: boolean; cause?: unknown }> {
+): Promise<{ bytes: Uint8Array; complete: boolean; failed: boolean; cause?: unknown }> {
   // The common case, a small body of known length: read it whole, skipping the stream machinery.
   const length = Number(res.headers.get("content-length") ?? Number.NaN);
   if (Number.isInteger(length) && length <= max && res.headers.get("content-encoding") === null) {
     try {
       const body = await Promise.race([res.arrayBuffer(), deadline]);
-      return { text: max <= 0 ? null : new TextDecoder().decode(body), failed: false };
+      return { bytes: new Uint8Array(body), complete: true, failed: false };
     } catch (e) {
-      return { text: max <= 0 ? null : "", failed: true, cause: e };
+      return { bytes: new Uint8Array(0), complete: false, failed: true, cause: e };
     }
   }
   const parts: Uint8Array[] = [];
@@ -164,15 +200,18 @@ async function readCapped(
     // Not awaited: cancelling may wait on the network, and the attempt is over either way.
     if (reader && !ended) reader.cancel().catch(() => {});
   }
-  if (max <= 0) return { text: null, failed, cause };
-  const bytes = new Uint8Array(total);
+  return { bytes: concat(parts, total), complete: ended && !failed, failed, cause };
+}
+
+export function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1 && parts[0]?.byteLength === total) return parts[0];
+  const out = new Uint8Array(total);
   let offset = 0;
   for (const p of parts) {
-    bytes.set(p, offset);
+    out.set(p, offset);
     offset += p.byteLength;
   }
-  const kept = ended ? bytes : bytes.subarray(0, utf8Boundary(bytes));
-  return { text: new TextDecoder().decode(kept), failed, cause };
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ApiDeps } from "../../src/api/deps.ts";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
 import type { Dispatcher } from "../../src/delivery/dispatcher.ts";
-import type { FetchLike } from "../../src/delivery/sender.ts";
+import type { FetchLike, Sender } from "../../src/delivery/sender.ts";
 import type { Clock } from "../../src/domain/clock.ts";
 import type { Resolver } from "../../src/domain/destination.ts";
 import { createKey } from "../../src/domain/keys.ts";
@@ -54,17 +54,18 @@ export interface Harness {
 
 export async function harness(
   overrides: DeepPartial<Config> = {},
-  extra: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike; autoDispatch?: boolean; random?: () => number } = {},
+  extra: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike; send?: Sender; autoDispatch?: boolean; random?: () => number } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
   const { sqlite } = openMigrated(config);
-  const { deps, dispatcher } = createRuntime(config, sqlite, {
+  const { deps, dispatcher, closeOutbound } = createRuntime(config, sqlite, {
     logger: createLogger("silent"),
     resolver: extra.resolver ?? publicResolver,
     random: extra.random ?? (() => 0.5),
     ...(extra.clock ? { clock: extra.clock } : {}),
     ...(extra.fetch ? { fetch: extra.fetch } : {}),
+    ...(extra.send ? { send: extra.send } : {}),
   });
   const store = deps.store;
   if (extra.autoDispatch) dispatcher.start();
@@ -100,6 +101,7 @@ export async function harness(
     async close() {
       await http.stop(true);
       await dispatcher.stop(0);
+      closeOutbound();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
