@@ -50,7 +50,7 @@ export async function startServer(
     logger.warn("some webhook signing secrets are still stored in plaintext: run `hookline secrets encrypt`");
   }
   const { store, clock } = deps;
-  if (config.delivery.concurrency > 256) {
+  if (config.delivery.client === "fetch" && config.delivery.concurrency > 256) {
     logger.warn(
       { concurrency: config.delivery.concurrency },
       "delivery.concurrency is above 256: Bun's fetch queues requests past 256, and queued time counts against delivery.timeout",

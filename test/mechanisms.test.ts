@@ -93,6 +93,30 @@ describe("the in-memory hand-off", () => {
     expect(taken.map((d) => d.webhookId).sort()).toEqual(["wh_a", "wh_b", "wh_b"]);
     expect(handoff.size).toBe(2);
   });
+
+  test("Handoff takes one delivery per webhook in turn, so a burst is spread over receivers", () => {
+    const handoff = new Handoff(10_000);
+    // Three events, each fanned out to webhooks a, b and c (the order an ingest offers them).
+    for (let e = 0; e < 3; e++) handoff.add(["a", "b", "c"].map((w) => ({ id: `dlv_${e}${w}`, webhookId: `wh_${w}` })));
+    // 32 per webhook would be allowed; four slots still go to three receivers, not to one.
+    expect(handoff.take(4, 32, new Map()).map((d) => d.id)).toEqual(["dlv_0a", "dlv_0b", "dlv_0c", "dlv_1a"]);
+    // The next take starts where the last stopped, in each webhook's own order.
+    expect(handoff.take(5, 32, new Map()).map((d) => d.id)).toEqual(["dlv_1b", "dlv_1c", "dlv_2a", "dlv_2b", "dlv_2c"]);
+    expect(handoff.size).toBe(0);
+    // Webhooks with less in flight come first: c has none, a one, b two (then a and b tie).
+    handoff.add(["a", "b", "c", "a", "b", "c"].map((w, i) => ({ id: `dlv_${i}${w}`, webhookId: `wh_${w}` })));
+    const busy = new Map([
+      ["wh_a", 1],
+      ["wh_b", 2],
+    ]);
+    expect(handoff.take(4, 32, busy).map((d) => d.id)).toEqual(["dlv_2c", "dlv_0a", "dlv_5c", "dlv_1b"]);
+    handoff.clear();
+    // A long queue read past its compaction point keeps its order.
+    handoff.add(Array.from({ length: 3_000 }, (_, i) => ({ id: `dlv_${i}`, webhookId: "wh_a" })));
+    const ids = [...handoff.take(1_500, 2_000, new Map()), ...handoff.take(1_500, 2_000, new Map())].map((d) => d.id);
+    expect(ids).toEqual(Array.from({ length: 3_000 }, (_, i) => `dlv_${i}`).slice(0, ids.length));
+    expect(ids).toHaveLength(3_000);
+  });
 });
 
 test("a dead receiver: claims never exceed delivery.concurrency, whatever the backlog", async () => {

@@ -41,18 +41,33 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
   // Where the search of other webhooks starts, so that the same ones are not always first.
   let rotation = 0;
 
+  /**
+   * Picks from `rows` (in due order) up to the limit, level by level like the hand-off: first
+   * for webhooks with nothing in flight, then with one, … so receivers share the free slots
+   * and none gets a burst of parallel requests (and connections) while others wait.
+   */
   function pick(
     rows: { id: string; webhook_id: string }[],
     opts: ClaimOptions,
     taken: Map<string, number>,
     ids: string[],
   ): void {
-    for (const r of rows) {
-      if (ids.length >= opts.limit) return;
-      const used = (opts.inflight.get(r.webhook_id) ?? 0) + (taken.get(r.webhook_id) ?? 0);
-      if (used >= opts.perWebhookCap) continue;
-      taken.set(r.webhook_id, (taken.get(r.webhook_id) ?? 0) + 1);
-      ids.push(r.id);
+    const left = rows.slice();
+    for (let level = 0; ids.length < opts.limit && level < opts.perWebhookCap && left.length > 0; ) {
+      let next = opts.perWebhookCap;
+      let kept = 0;
+      for (const r of left) {
+        const used = (opts.inflight.get(r.webhook_id) ?? 0) + (taken.get(r.webhook_id) ?? 0);
+        if (ids.length >= opts.limit || used > level) {
+          if (used < opts.perWebhookCap) left[kept++] = r;
+          next = Math.min(next, Math.max(used, level + 1));
+          continue;
+        }
+        taken.set(r.webhook_id, used + 1);
+        ids.push(r.id);
+      }
+      left.length = kept;
+      level = next;
     }
   }
 
