@@ -119,6 +119,26 @@ describe("the in-memory hand-off", () => {
   });
 });
 
+test("claims from the database spread free slots over webhooks, least busy first", async () => {
+  h = await harness({ security: open });
+  await createEventTypes(h, ["member.added"]);
+  const ids: Record<string, string> = {};
+  for (const name of ["a", "b", "c"]) {
+    ids[name] = (await createWebhook(h, { tenant_id: "acme", url: `http://127.0.0.1:9/${name}`, events: ["member.added"] })).id;
+  }
+  for (let i = 0; i < 3; i++) await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { i } });
+  // a has one attempt in flight, b two, c none: four free slots leave every webhook at 2 or 3
+  // (c gets two), where due order alone would give them to a, b, c, a (a 3, b 3, c 1).
+  const inflight = new Map([
+    [ids.a ?? "", 1],
+    [ids.b ?? "", 2],
+  ]);
+  const claims = await h.deps.store.claimDue(Date.now() + 1_000, { limit: 4, leaseMs: 60_000, perWebhookCap: 32, inflight });
+  const per = (id: string | undefined) => claims.filter((c) => c.webhookId === id).length;
+  expect(per(ids.c)).toBe(2);
+  expect([1 + per(ids.a), 2 + per(ids.b), per(ids.c)].sort()).toEqual([2, 2, 3]);
+});
+
 test("a dead receiver: claims never exceed delivery.concurrency, whatever the backlog", async () => {
   h = await harness({ security: open, delivery: { concurrency: 16, per_webhook_concurrency: 16, retry_schedule: [60_000] } });
   await createEventTypes(h, ["member.added"]);
