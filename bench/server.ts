@@ -75,7 +75,9 @@ function toml(v: TomlValue): string {
 }
 
 function configText(dir: string, opts: ServerOptions): string {
-  const delivery = Object.entries(opts.delivery ?? {}).map(([k, v]) => `${k} = ${toml(v)}`);
+  // BENCH_CLIENT=fetch measures Bun's fetch instead of the pooled client (delivery.client).
+  const client = process.env.BENCH_CLIENT ? { client: process.env.BENCH_CLIENT } : {};
+  const delivery = Object.entries({ ...client, ...opts.delivery }).map(([k, v]) => `${k} = ${toml(v)}`);
   return [
     "[server]",
     'host = "127.0.0.1"',

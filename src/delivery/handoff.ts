@@ -40,6 +40,18 @@ export class Handoff {
   take(limit: number, cap: number, inflight: ReadonlyMap<string, number>): NewDelivery[] {
     const out: NewDelivery[] = [];
     const taken = new Map<string, number>();
+    // One webhook waiting (a single busy receiver): no levels to spread over, take its room at once.
+    if (this.byWebhook.size === 1) {
+      const [webhookId, queue] = this.byWebhook.entries().next().value as [string, Queue];
+      const room = Math.min(cap - (inflight.get(webhookId) ?? 0), limit, queue.items.length - queue.head);
+      if (room <= 0) return out;
+      for (let i = 0; i < room; i++) out.push(queue.items[queue.head + i] as NewDelivery);
+      queue.head += room;
+      this.count -= room;
+      if (queue.head < queue.items.length) this.byWebhook.set(webhookId, compact(queue));
+      else this.byWebhook.delete(webhookId);
+      return out;
+    }
     for (let level = 0; out.length < limit && level < cap; ) {
       let next = cap;
       // Over a snapshot: a webhook moved to the back below is not visited twice in one pass.
