@@ -45,6 +45,12 @@ export class Dispatcher implements DispatchHandle {
   private readonly handoff = new Handoff(MAX_HANDOFF);
   /** Whether due work may be in the database that the hand-off does not know about. */
   private scanNeeded = true;
+  /**
+   * Due work the hand-off does not hold may remain in the database for webhooks at their cap
+   * (the hand-off dropped some, or a wake-up found more than fitted). Cleared by a scan that
+   * came back short with no webhook at its cap.
+   */
+  private backlogAtCap = true;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
@@ -66,6 +72,7 @@ export class Dispatcher implements DispatchHandle {
   /** Something may be due in the database (a sweep, a recover, the retry timer): look. */
   wake(): void {
     this.scanNeeded = true;
+    this.backlogAtCap = true;
     this.schedule();
   }
 
@@ -103,6 +110,7 @@ export class Dispatcher implements DispatchHandle {
     if (this.handoff.overflowed) {
       this.handoff.overflowed = false;
       this.scanNeeded = true;
+      this.backlogAtCap = true;
     }
     this.schedule();
   }
@@ -183,12 +191,20 @@ export class Dispatcher implements DispatchHandle {
       const claims = await store.claimDue(now, { limit: left, leaseMs, perWebhookCap: cap, inflight: this.perWebhook });
       for (const c of claims) this.launch(c, false);
       started += claims.length;
-      // A full batch means more may be due; a short one, that the database has no more for now.
+      // A full batch means more may be due; a short one, that the database has no more for now
+      // except for webhooks at their cap (their slots freeing up re-arms the scan, in launch).
       this.scanNeeded = claims.length === left;
+      if (!this.scanNeeded && !this.anyAtCap()) this.backlogAtCap = false;
     }
     this.lastClaimed = started;
     if (started === capacity) this.again = true;
     return started;
+  }
+
+  private anyAtCap(): boolean {
+    const cap = this.deps.config.delivery.per_webhook_concurrency;
+    for (const n of this.perWebhook.values()) if (n >= cap) return true;
+    return false;
   }
 
   /** A slot is free again. */
@@ -212,11 +228,14 @@ export class Dispatcher implements DispatchHandle {
         this.deps.logger.error({ err, delivery_id: d.id }, "attempt could not be recorded");
       })
       .finally(() => {
+        const wasAtCap = (this.perWebhook.get(d.webhookId) ?? 0) >= this.deps.config.delivery.per_webhook_concurrency;
         this.release(d.webhookId);
         this.claimed.delete(d.id);
         this.tasks.delete(task);
-        // A freed slot: the hand-off feeds it, or else the database may have something.
-        if (this.handoff.size === 0) this.scanNeeded = true;
+        // A freed slot: the hand-off feeds it, or else the database may have something — also
+        // when the hand-off is not empty, if this webhook's own backlog was left there at its cap
+        // (a hand-off full of a hanging receiver's work must not starve the others).
+        if (this.handoff.size === 0 || (wasAtCap && this.backlogAtCap)) this.scanNeeded = true;
         this.schedule();
       });
     this.tasks.add(task);
