@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   /** Replaces the outbound client entirely (tests with their own CA); wins over `fetch`. */
   send?: Sender;
   random?: () => number;
+  /** Size of the dispatcher's in-memory hand-off (tests shrink it). */
+  handoffMax?: number;
 }
 
 export interface Runtime {
@@ -63,6 +65,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
     policy: policyFromConfig(config.delivery),
     version: VERSION,
     random: opts.random ?? Math.random,
+    ...(opts.handoffMax ? { handoffMax: opts.handoffMax } : {}),
   });
   inFlight = () => dispatcher.inFlight;
   const deps: ApiDeps = {

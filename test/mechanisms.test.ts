@@ -139,6 +139,27 @@ test("claims from the database spread free slots over webhooks, least busy first
   expect([1 + per(ids.a), 2 + per(ids.b), per(ids.c)].sort()).toEqual([2, 2, 3]);
 });
 
+test("a hanging receiver whose backlog fills the hand-off does not starve a fast one", async () => {
+  // The hand-off holds 10 deliveries: the hanging webhook's fill it and everything else is
+  // found in the database. Each freed slot of the fast webhook must look there at once (not wait
+  // for the 1 s timer or the sweep), or its 60 deliveries would take half a minute.
+  h = await harness(
+    { security: open, delivery: { concurrency: 8, per_webhook_concurrency: 2, timeout: 5_000 } },
+    { autoDispatch: true, handoffMax: 10 },
+  );
+  await createEventTypes(h, ["member.added"]);
+  const fast = receivers.track(receiver(200));
+  const hang = receivers.track(receiver("hang"));
+  await createWebhook(h, { tenant_id: "acme", url: `${hang.url}/hang`, events: ["member.added"] });
+  await createWebhook(h, { tenant_id: "acme", url: `${fast.url}/fast`, events: ["member.added"] });
+  for (let i = 0; i < 60; i += 10) {
+    await Promise.all(Array.from({ length: 10 }, (_, j) => publishEvent(h, { tenant_id: "acme", type: "member.added", data: { n: i + j } })));
+  }
+  await fast.waitFor(60, 3_000);
+  expect(fast.received).toHaveLength(60);
+  expect(hang.received.length).toBeLessThanOrEqual(2);
+});
+
 test("a dead receiver: claims never exceed delivery.concurrency, whatever the backlog", async () => {
   h = await harness({ security: open, delivery: { concurrency: 16, per_webhook_concurrency: 16, retry_schedule: [60_000] } });
   await createEventTypes(h, ["member.added"]);

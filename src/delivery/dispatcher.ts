@@ -15,6 +15,8 @@ const MAX_HANDOFF = 10_000;
 
 export interface DispatcherDeps extends AttemptDeps {
   store: Store;
+  /** Fresh deliveries kept in memory at most (tests shrink it). */
+  handoffMax?: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -42,17 +44,18 @@ export class Dispatcher implements DispatchHandle {
   private outcomes: QueuedOutcome[] = [];
   private lastClaimed = 0;
   private flushScheduled = false;
-  private readonly handoff = new Handoff(MAX_HANDOFF);
+  private readonly handoff: Handoff;
   /** Whether due work may be in the database that the hand-off does not know about. */
   private scanNeeded = true;
   /**
-   * Due work the hand-off does not hold may remain in the database for webhooks at their cap
-   * (the hand-off dropped some, or a wake-up found more than fitted). Cleared by a scan that
-   * came back short with no webhook at its cap.
+   * Due work the hand-off does not hold may be in the database (the hand-off dropped some, or a
+   * wake-up found more than fitted), so every freed slot looks there too. Cleared by a scan
+   * that came back short with no webhook at its cap (then nothing was left behind).
    */
   private backlogAtCap = true;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.handoff = new Handoff(deps.handoffMax ?? MAX_HANDOFF);
     this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
   }
 
@@ -192,7 +195,7 @@ export class Dispatcher implements DispatchHandle {
       for (const c of claims) this.launch(c, false);
       started += claims.length;
       // A full batch means more may be due; a short one, that the database has no more for now
-      // except for webhooks at their cap (their slots freeing up re-arms the scan, in launch).
+      // except for webhooks at their cap (freed slots re-arm the scan while backlogAtCap).
       this.scanNeeded = claims.length === left;
       if (!this.scanNeeded && !this.anyAtCap()) this.backlogAtCap = false;
     }
@@ -228,14 +231,13 @@ export class Dispatcher implements DispatchHandle {
         this.deps.logger.error({ err, delivery_id: d.id }, "attempt could not be recorded");
       })
       .finally(() => {
-        const wasAtCap = (this.perWebhook.get(d.webhookId) ?? 0) >= this.deps.config.delivery.per_webhook_concurrency;
         this.release(d.webhookId);
         this.claimed.delete(d.id);
         this.tasks.delete(task);
         // A freed slot: the hand-off feeds it, or else the database may have something — also
-        // when the hand-off is not empty, if this webhook's own backlog was left there at its cap
-        // (a hand-off full of a hanging receiver's work must not starve the others).
-        if (this.handoff.size === 0 || (wasAtCap && this.backlogAtCap)) this.scanNeeded = true;
+        // when the hand-off is not empty but may not hold everything (a hand-off full of a
+        // hanging receiver's work must not starve the others).
+        if (this.handoff.size === 0 || this.backlogAtCap) this.scanNeeded = true;
         this.schedule();
       });
     this.tasks.add(task);

@@ -54,7 +54,7 @@ export interface Harness {
 
 export async function harness(
   overrides: DeepPartial<Config> = {},
-  extra: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike; send?: Sender; autoDispatch?: boolean; random?: () => number } = {},
+  extra: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike; send?: Sender; autoDispatch?: boolean; random?: () => number; handoffMax?: number } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
@@ -66,6 +66,7 @@ export async function harness(
     ...(extra.clock ? { clock: extra.clock } : {}),
     ...(extra.fetch ? { fetch: extra.fetch } : {}),
     ...(extra.send ? { send: extra.send } : {}),
+    ...(extra.handoffMax ? { handoffMax: extra.handoffMax } : {}),
   });
   const store = deps.store;
   if (extra.autoDispatch) dispatcher.start();

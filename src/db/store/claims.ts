@@ -40,6 +40,10 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
 
   // Where the search of other webhooks starts, so that the same ones are not always first.
   let rotation = 0;
+  // The webhooks that filled the whole head of the queue last time, all at their cap (a hanging
+  // receiver's backlog). While they stay at their cap the head cannot give anything, so the
+  // claim goes straight to the other webhooks instead of reading those rows again.
+  let headBlockedBy: Set<string> | null = null;
 
   /**
    * Picks from `rows` (in due order) up to the limit, level by level like the hand-off: first
@@ -89,11 +93,14 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
       return relaxed(() =>
         sqlite.transaction(() => {
           const scan = Math.max(64, opts.limit * 4);
-          const head = due.all(now, scan);
+          const blocked = headBlockedBy;
+          const stillBlocked = blocked !== null && [...blocked].every((id) => (opts.inflight.get(id) ?? 0) >= opts.perWebhookCap);
+          const head = stillBlocked ? [] : due.all(now, scan);
           const taken = new Map<string, number>();
           const ids: string[] = [];
           pick(head, opts, taken, ids);
-          if (ids.length < opts.limit && head.length === scan) {
+          if (!stillBlocked) headBlockedBy = ids.length === 0 && head.length === scan ? new Set(head.map((r) => r.webhook_id)) : null;
+          if (ids.length < opts.limit && (stillBlocked || head.length === scan)) {
             // The head of the queue belongs to webhooks at their cap (a slow receiver's
             // backlog): look for due work of every other webhook directly, so it is not
             // stuck behind them (no head-of-line blocking).
