@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { enqueue, takeLevelled, type WebhookQueue } from "../../domain/fair-share.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type { ClaimedDelivery, ClaimOptions, NewDelivery } from "../../domain/store.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
@@ -45,34 +46,16 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
   // claim goes straight to the other webhooks instead of reading those rows again.
   let headBlockedBy: Set<string> | null = null;
 
-  /**
-   * Picks from `rows` (in due order) up to the limit, level by level like the hand-off: first
-   * for webhooks with nothing in flight, then with one, … so receivers share the free slots
-   * and none gets a burst of parallel requests (and connections) while others wait.
-   */
+  /** Picks from `rows` (in due order) up to the limit, shared out level by level (takeLevelled). */
   function pick(
     rows: { id: string; webhook_id: string }[],
     opts: ClaimOptions,
     taken: Map<string, number>,
     ids: string[],
   ): void {
-    const left = rows.slice();
-    for (let level = 0; ids.length < opts.limit && level < opts.perWebhookCap && left.length > 0; ) {
-      let next = opts.perWebhookCap;
-      let kept = 0;
-      for (const r of left) {
-        const used = (opts.inflight.get(r.webhook_id) ?? 0) + (taken.get(r.webhook_id) ?? 0);
-        if (ids.length >= opts.limit || used > level) {
-          if (used < opts.perWebhookCap) left[kept++] = r;
-          next = Math.min(next, Math.max(used, level + 1));
-          continue;
-        }
-        taken.set(r.webhook_id, used + 1);
-        ids.push(r.id);
-      }
-      left.length = kept;
-      level = next;
-    }
+    const queues = new Map<string, WebhookQueue<string>>();
+    for (const r of rows) enqueue(queues, r.webhook_id, r.id);
+    ids.push(...takeLevelled(queues, opts.limit - ids.length, opts.perWebhookCap, opts.inflight, taken));
   }
 
   /** Marks `ids` claimed and reads what sending them needs; ids no longer pending are skipped. */
