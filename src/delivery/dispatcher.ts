@@ -52,7 +52,7 @@ export class Dispatcher implements DispatchHandle {
    * wake-up found more than fitted), so every freed slot looks there too. Cleared by a scan
    * that came back short with no webhook at its cap (then nothing was left behind).
    */
-  private backlogAtCap = true;
+  private dbBacklog = true;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.handoff = new Handoff(deps.handoffMax ?? MAX_HANDOFF);
@@ -75,7 +75,7 @@ export class Dispatcher implements DispatchHandle {
   /** Something may be due in the database (a sweep, a recover, the retry timer): look. */
   wake(): void {
     this.scanNeeded = true;
-    this.backlogAtCap = true;
+    this.dbBacklog = true;
     this.schedule();
   }
 
@@ -113,7 +113,7 @@ export class Dispatcher implements DispatchHandle {
     if (this.handoff.overflowed) {
       this.handoff.overflowed = false;
       this.scanNeeded = true;
-      this.backlogAtCap = true;
+      this.dbBacklog = true;
     }
     this.schedule();
   }
@@ -195,9 +195,9 @@ export class Dispatcher implements DispatchHandle {
       for (const c of claims) this.launch(c, false);
       started += claims.length;
       // A full batch means more may be due; a short one, that the database has no more for now
-      // except for webhooks at their cap (freed slots re-arm the scan while backlogAtCap).
+      // except for webhooks at their cap (freed slots re-arm the scan while dbBacklog).
       this.scanNeeded = claims.length === left;
-      if (!this.scanNeeded && !this.anyAtCap()) this.backlogAtCap = false;
+      if (!this.scanNeeded && !this.anyAtCap()) this.dbBacklog = false;
     }
     this.lastClaimed = started;
     if (started === capacity) this.again = true;
@@ -237,7 +237,7 @@ export class Dispatcher implements DispatchHandle {
         // A freed slot: the hand-off feeds it, or else the database may have something — also
         // when the hand-off is not empty but may not hold everything (a hand-off full of a
         // hanging receiver's work must not starve the others).
-        if (this.handoff.size === 0 || this.backlogAtCap) this.scanNeeded = true;
+        if (this.handoff.size === 0 || this.dbBacklog) this.scanNeeded = true;
         this.schedule();
       });
     this.tasks.add(task);

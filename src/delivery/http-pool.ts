@@ -11,10 +11,10 @@
 // Scope is exactly a webhook POST: no redirects (a 3xx is an answer), no request streaming, no
 // compression (we never send Accept-Encoding), no proxies. `delivery.client = "fetch"` switches
 // back to fetch should a receiver disagree with this client.
-import { isIP } from "node:net";
 import type { Socket, SocketHandler } from "bun";
 import { HTTPParser } from "http-parser-js";
-import { concat, type RawResponse, type SendRequest, type Transport } from "./sender.ts";
+import { describe, type Origin } from "./http-request.ts";
+import { concat, type RawResponse, type Transport } from "./sender.ts";
 
 export interface HttpPoolOptions {
   /** Idle connections kept across all origins; the least recently used one goes first. */
@@ -39,16 +39,6 @@ export interface HttpPool {
 const DRAIN_BUDGET = 64 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024;
 const DEFAULT_IDLE_MS = 4_000;
-
-interface Origin {
-  key: string;
-  tls: boolean;
-  /** Where to connect: the checked address, or the URL's host when nothing is pinned. */
-  address: string;
-  port: number;
-  /** The URL's host name for SNI and certificate checks; none for an IP literal. */
-  serverName: string | undefined;
-}
 
 type Parser = InstanceType<typeof HTTPParser>;
 
@@ -153,7 +143,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
     const ex = conn.exchange;
     conn.exchange = null;
     destroy(conn);
-    ex?.settle({ ...partial(ex), failure: { timeout: false, cause, retryable: !ex.answered } });
+    ex?.settle(failed(partial(ex), cause, !ex.answered));
   }
 
   function onMessageComplete(conn: Conn): void {
@@ -315,7 +305,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
 
   const transport: Transport = async (req, signal) => {
     const target = describe(req);
-    if ("error" in target) return { status: null, retryAfter: null, body: null, complete: false, failure: { timeout: false, cause: target.error, retryable: false } };
+    if ("error" in target) return failed(empty(), target.error);
     const { origin, bytes } = target;
     let conn: Conn | null = null;
     let abort: (() => void) | null = null;
@@ -347,7 +337,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
             opening.then((late) => (late instanceof Error ? undefined : destroy(late)));
             return await aborted;
           }
-          if (c instanceof Error) return { ...empty(), failure: { timeout: false, cause: c, retryable: false } };
+          if (c instanceof Error) return failed(empty(), c);
           conn = c as Conn;
         }
         const result = await Promise.race([exchange(conn, bytes, req.maxResponseBytes), aborted]);
@@ -412,6 +402,11 @@ function partial(ex: Exchange): RawResponse {
   return { status: ex.status, retryAfter: ex.retryAfter, body: concat(ex.parts, ex.kept), complete: false };
 }
 
+/** `base` with an error (not a timeout); `retryable` only for a pooled connection that never answered. */
+function failed(base: RawResponse, cause: unknown, retryable = false): RawResponse {
+  return { ...base, failure: { timeout: false, cause, retryable } };
+}
+
 function empty(): RawResponse {
   return { status: null, retryAfter: null, body: null, complete: false };
 }
@@ -422,41 +417,4 @@ function connectionClosed(): Error {
 
 function protocolError(e: Error): Error {
   return Object.assign(new Error(`invalid HTTP response (${e.message})`), { code: "EPROTOCOL" });
-}
-
-// Header values are checked when a webhook is saved; this is the last line against a CR/LF
-// reaching the wire (request splitting), whatever the source of the header.
-// Values are written as Latin-1, so anything above U+00FF is refused rather than mangled.
-const UNSAFE_VALUE = /[\r\n\0\u0100-\uffff]/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** The origin to use and the request's bytes: head in Latin-1 (header values), body in UTF-8. */
-function describe(req: SendRequest): { origin: Origin; bytes: Uint8Array } | { error: Error } {
-  let url: URL;
-  try {
-    url = new URL(req.url);
-  } catch {
-    return { error: new Error("invalid URL") };
-  }
-  const tls = url.protocol === "https:";
-  if (!tls && url.protocol !== "http:") return { error: new Error(`unsupported scheme ${url.protocol}`) };
-  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
-  const address = req.connectTo ?? hostname;
-    const serverName = isIP(hostname) === 0 ? hostname : undefined;
-  const origin: Origin = { key: `${url.protocol}//${address}|${port}|${hostname}`, tls, address, port, serverName };
-  let head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
-  for (const [name, value] of Object.entries(req.headers)) {
-    const lower = name.toLowerCase();
-    // Framing headers are ours to write.
-    if (lower === "host" || lower === "content-length" || lower === "transfer-encoding" || lower === "connection") continue;
-    if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) return { error: new Error(`invalid header ${JSON.stringify(name)}`) };
-    head += `${name}: ${value}\r\n`;
-  }
-  const bodyLength = Buffer.byteLength(req.body, "utf8");
-  head += `content-length: ${bodyLength}\r\n\r\n`;
-  const bytes = Buffer.allocUnsafe(head.length + bodyLength);
-  bytes.write(head, 0, "latin1");
-  bytes.write(req.body, head.length, "utf8");
-  return { origin, bytes };
 }
