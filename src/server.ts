@@ -9,6 +9,7 @@ import { startSweep } from "./delivery/sweep.ts";
 import type { Clock } from "./domain/clock.ts";
 import type { Resolver } from "./domain/destination.ts";
 import { upsertDeclaredEventTypes } from "./domain/event-types.ts";
+import { startMemoryGuard } from "./memory-guard.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createRuntime, maxRequestBodySize } from "./runtime.ts";
 import { VERSION } from "./version.ts";
@@ -63,6 +64,11 @@ export async function startServer(
   // due ones are picked up right away.
   dispatcher.start();
   const sweep = startSweep({ store, clock, config, logger, wake: () => dispatcher.wake() });
+  const memory = startMemoryGuard({
+    limitBytes: config.server.memory_soft_limit_mb * 1024 * 1024,
+    logger,
+    onCollect: () => deps.metrics.forcedCollections.inc(),
+  });
 
   const app = createApp(deps).listen({
     hostname: config.server.host,
@@ -87,6 +93,7 @@ export async function startServer(
         const done = await Promise.race([app.stop().then(() => "done" as const), grace]);
         if (done === "timeout") await app.stop(true);
         await sweep.stop();
+        memory.stop();
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
         closeOutbound();
         await store.close();

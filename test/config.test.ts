@@ -177,6 +177,14 @@ timout = "15s"
     ]);
   });
 
+  test("server.memory_soft_limit_mb: 0 turns the guard off, a negative value is refused", () => {
+    expect(load(`[server]\nmemory_soft_limit_mb = 0\n`).server.memory_soft_limit_mb).toBe(0);
+    expect(load(undefined, { HOOKLINE_SERVER_MEMORY_SOFT_LIMIT_MB: "512" }).server.memory_soft_limit_mb).toBe(512);
+    expect(problemsOf(`[server]\nmemory_soft_limit_mb = -1\n`)).toEqual([
+      "server.memory_soft_limit_mb: must be an integer from 0 to 1048576 MiB (0 turns it off) (line 2)",
+    ]);
+  });
+
   test("every problem is reported, not only the first", () => {
     const problems = problemsOf(`[server]
 port = 70000

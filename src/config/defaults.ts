@@ -13,6 +13,8 @@ export const DEFAULTS: Config = {
     port: 8080,
     max_body_bytes: 262_144,
     shutdown_grace: 10 * SECOND,
+    // Busy servers sit at 150–200 MiB; above this the heap is mostly garbage (see memory-guard).
+    memory_soft_limit_mb: 192,
   },
   database: {
     path: "./data/hookline.db",

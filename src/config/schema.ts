@@ -87,6 +87,7 @@ export const SPEC: Spec = {
     port: { type: "integer", min: 0, max: 65_535 },
     max_body_bytes: { type: "integer", min: KIB, max: 64 * MIB, hint: "bytes (1 KiB to 64 MiB)" },
     shutdown_grace: duration,
+    memory_soft_limit_mb: { type: "integer", min: 0, max: 1_048_576, hint: "MiB (0 turns it off)" },
   },
   database: {
     path: str,

@@ -35,6 +35,8 @@ export interface Config {
     port: number;
     max_body_bytes: number;
     shutdown_grace: DurationMs;
+    /** Resident memory (MiB) above which a full garbage collection is forced; 0 = never. */
+    memory_soft_limit_mb: number;
   };
   database: {
     /** SQLite file path; relative paths are relative to the working directory. */

@@ -44,6 +44,11 @@ export class Metrics {
     labelNames: ["method", "route", "status"] as const,
     registers: [this.registry],
   });
+  readonly forcedCollections = new Counter({
+    name: "hookline_forced_gc_total",
+    help: "Full garbage collections forced because resident memory was over server.memory_soft_limit_mb.",
+    registers: [this.registry],
+  });
   readonly webhooksDisabled = new Counter({
     name: "hookline_webhooks_disabled_total",
     help: "Webhooks disabled by Hookline (failing for too long, or 410 Gone).",
@@ -105,6 +110,14 @@ export class Metrics {
         const g = await gauges();
         this.set({ state: "enabled" }, g.webhooksEnabled);
         this.set({ state: "disabled" }, g.webhooksDisabled);
+      },
+    });
+    new Gauge({
+      name: "hookline_resident_memory_bytes",
+      help: "Resident set size of the process.",
+      registers: r,
+      collect() {
+        this.set(process.memoryUsage.rss());
       },
     });
     new Gauge({
