@@ -83,8 +83,18 @@ describe("the in-memory hand-off", () => {
     await r.waitFor(1);
   });
 
+  test("Handoff bounds each webhook's queue, so one receiver's backlog leaves room for the others", () => {
+    const handoff = new Handoff(100, 3);
+    handoff.add(Array.from({ length: 5 }, (_, i) => ({ id: `dlv_a${i}`, webhookId: "wh_a" })));
+    handoff.add([{ id: "dlv_b0", webhookId: "wh_b" }]);
+    expect(handoff.size).toBe(4);
+    expect([...handoff.droppedFor]).toEqual(["wh_a"]);
+    expect(handoff.overflowed).toBe(false);
+    expect(handoff.take(10, 32, new Map()).map((d) => d.id)).toEqual(["dlv_a0", "dlv_b0", "dlv_a1", "dlv_a2"]);
+  });
+
   test("Handoff is bounded: beyond its size it drops (the database has them) and says so", () => {
-    const handoff = new Handoff(5);
+    const handoff = new Handoff(5, 5);
     handoff.add(Array.from({ length: 8 }, (_, i) => ({ id: `dlv_${i}`, webhookId: i % 2 ? "wh_a" : "wh_b" })));
     expect(handoff.size).toBe(5);
     expect(handoff.overflowed).toBe(true);
@@ -95,7 +105,7 @@ describe("the in-memory hand-off", () => {
   });
 
   test("Handoff takes one delivery per webhook in turn, so a burst is spread over receivers", () => {
-    const handoff = new Handoff(10_000);
+    const handoff = new Handoff(10_000, 10_000);
     // Three events, each fanned out to webhooks a, b and c (the order an ingest offers them).
     for (let e = 0; e < 3; e++) handoff.add(["a", "b", "c"].map((w) => ({ id: `dlv_${e}${w}`, webhookId: `wh_${w}` })));
     // 32 per webhook would be allowed; four slots still go to three receivers, not to one.
@@ -158,6 +168,45 @@ test("a hanging receiver whose backlog fills the hand-off does not starve a fast
   await fast.waitFor(60, 3_000);
   expect(fast.received).toHaveLength(60);
   expect(hang.received.length).toBeLessThanOrEqual(2);
+});
+
+test("a hanging receiver's backlog does not make the fast webhook's freed slots search the database", async () => {
+  // Hand-off of 8, so 2 per webhook: the hanging webhook's deliveries past its 2 in flight and 2
+  // queued are in the database only. The fast webhook's are all claimed by the ingest or held
+  // in memory, so its freed slots have no reason to search the database; before, a webhook at
+  // its cap kept every freed slot searching (one claim transaction per delivery).
+  h = await harness(
+    { security: open, delivery: { concurrency: 8, per_webhook_concurrency: 2, timeout: 5_000 } },
+    { autoDispatch: true, handoffMax: 8 },
+  );
+  await createEventTypes(h, ["member.added"]);
+  const fast = receivers.track(receiver(200));
+  const hang = receivers.track(receiver("hang"));
+  await createWebhook(h, { tenant_id: "acme", url: `${hang.url}/hang`, events: ["member.added"] });
+  await createWebhook(h, { tenant_id: "acme", url: `${fast.url}/fast`, events: ["member.added"] });
+  const store = h.deps.store;
+  const claimDue = store.claimDue.bind(store);
+  let scans = 0;
+  store.claimDue = (now, opts) => {
+    scans++;
+    return claimDue(now, opts);
+  };
+  const publishOne = async (n: number) => {
+    await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { n } });
+    await fast.waitFor(n + 1, 3_000);
+  };
+  for (let n = 0; n < 6; n++) await publishOne(n); // the hanging webhook: 2 in flight, 2 queued, 2 dropped
+  await Bun.sleep(20);
+  scans = 0;
+  for (let n = 6; n < 30; n++) await publishOne(n);
+  expect(fast.received).toHaveLength(30);
+  expect(hang.received).toHaveLength(2);
+  expect(scans).toBeLessThan(5);
+  // The dropped ones are not lost: once the receiver answers, its freed slots find them.
+  hang.fallback = 200;
+  hang.release();
+  await hang.waitFor(30, 3_000);
+  expect(hang.received).toHaveLength(30);
 });
 
 test("a dead receiver: claims never exceed delivery.concurrency, whatever the backlog", async () => {

@@ -48,11 +48,17 @@ export class Dispatcher implements DispatchHandle {
   /** Whether due work may be in the database that the hand-off does not know about. */
   private scanNeeded = true;
   /**
-   * Due work the hand-off does not hold may be in the database (the hand-off dropped some, or a
-   * wake-up found more than fitted), so every freed slot looks there too. Cleared by a scan
-   * that came back short with no webhook at its cap (then nothing was left behind).
+   * Anyone's due work may be in the database without the hand-off knowing (a wake-up: start,
+   * sweep, retry timer; or the hand-off was full), so every freed slot looks there too. Cleared
+   * by a scan that came back short: it took everything due except for webhooks at their cap.
    */
   private dbBacklog = true;
+  /**
+   * Webhooks that may have due work in the database only: at their cap when the last short scan
+   * ran, or dropped by the hand-off at their own bound. A freed slot scans only while one of
+   * them has room, so a hanging receiver's backlog does not make every other slot search.
+   */
+  private readonly dbOnly = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.handoff = new Handoff(deps.handoffMax ?? MAX_HANDOFF);
@@ -114,6 +120,11 @@ export class Dispatcher implements DispatchHandle {
       this.handoff.overflowed = false;
       this.scanNeeded = true;
       this.dbBacklog = true;
+    }
+    if (this.handoff.droppedFor.size > 0) {
+      for (const id of this.handoff.droppedFor) this.dbOnly.add(id);
+      this.handoff.droppedFor.clear();
+      if (this.dbOnlyHasRoom()) this.scanNeeded = true;
     }
     this.schedule();
   }
@@ -195,18 +206,26 @@ export class Dispatcher implements DispatchHandle {
       for (const c of claims) this.launch(c, false);
       started += claims.length;
       // A full batch means more may be due; a short one, that the database has no more for now
-      // except for webhooks at their cap (freed slots re-arm the scan while dbBacklog).
+      // except for webhooks at their cap (their freed slots re-arm the scan: dbOnly).
       this.scanNeeded = claims.length === left;
-      if (!this.scanNeeded && !this.anyAtCap()) this.dbBacklog = false;
+      if (!this.scanNeeded) this.scanCameBackShort();
     }
     this.lastClaimed = started;
     if (started === capacity) this.again = true;
     return started;
   }
 
-  private anyAtCap(): boolean {
+  private scanCameBackShort(): void {
     const cap = this.deps.config.delivery.per_webhook_concurrency;
-    for (const n of this.perWebhook.values()) if (n >= cap) return true;
+    this.dbBacklog = false;
+    // Those with room were searched and have nothing left there; those at their cap may have.
+    for (const id of this.dbOnly) if ((this.perWebhook.get(id) ?? 0) < cap) this.dbOnly.delete(id);
+    for (const [id, n] of this.perWebhook) if (n >= cap) this.dbOnly.add(id);
+  }
+
+  private dbOnlyHasRoom(): boolean {
+    const cap = this.deps.config.delivery.per_webhook_concurrency;
+    for (const id of this.dbOnly) if ((this.perWebhook.get(id) ?? 0) < cap) return true;
     return false;
   }
 
@@ -235,9 +254,10 @@ export class Dispatcher implements DispatchHandle {
         this.claimed.delete(d.id);
         this.tasks.delete(task);
         // A freed slot: the hand-off feeds it, or else the database may have something — also
-        // when the hand-off is not empty but may not hold everything (a hand-off full of a
-        // hanging receiver's work must not starve the others).
-        if (this.handoff.size === 0 || this.dbBacklog) this.scanNeeded = true;
+        // when the hand-off is not empty but does not hold everything: after a wake-up, or for
+        // a webhook with work in the database only that now has room (a hand-off full of a
+        // hanging receiver's work must not starve the others, nor make every slot search).
+        if (this.handoff.size === 0 || this.dbBacklog || this.dbOnlyHasRoom()) this.scanNeeded = true;
         this.schedule();
       });
     this.tasks.add(task);

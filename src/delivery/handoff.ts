@@ -10,10 +10,19 @@ import type { NewDelivery } from "../domain/store.ts";
 export class Handoff {
   private readonly byWebhook = new Map<string, WebhookQueue<NewDelivery>>();
   private count = 0;
-  /** Set when something was dropped: the dispatcher must search the database again. */
+  /** Set when the whole hand-off was full: anyone's deliveries may be in the database only. */
   overflowed = false;
+  /** Webhooks that had deliveries dropped at their own bound (those are in the database only). */
+  readonly droppedFor = new Set<string>();
 
-  constructor(private readonly max: number) {}
+  /**
+   * `perWebhook` bounds one webhook's queue (default a quarter of `max`): a receiver that hangs
+   * fills its own share, not the room of the others, whose deliveries then stay in memory.
+   */
+  constructor(
+    private readonly max: number,
+    private readonly perWebhook = Math.max(1, Math.floor(max / 4)),
+  ) {}
 
   get size(): number {
     return this.count;
@@ -24,6 +33,11 @@ export class Handoff {
       if (this.count >= this.max) {
         this.overflowed = true;
         return;
+      }
+      const q = this.byWebhook.get(d.webhookId);
+      if (q && q.items.length - q.head >= this.perWebhook) {
+        this.droppedFor.add(d.webhookId);
+        continue;
       }
       enqueue(this.byWebhook, d.webhookId, d);
       this.count++;
@@ -39,6 +53,7 @@ export class Handoff {
 
   clear(): void {
     this.byWebhook.clear();
+    this.droppedFor.clear();
     this.count = 0;
   }
 }

@@ -16,6 +16,8 @@ export interface Receiver {
   fallback: Answer;
   /** Resolves once `count` requests have arrived (bounded by `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
+  /** Answers the requests left hanging so far (200). */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export function receiver(fallback: Answer = 200): Receiver {
         if (Date.now() > deadline) throw new Error(`expected ${count} requests, got ${received.length}`);
         await Bun.sleep(5);
       }
+    },
+    release() {
+      for (const release of hanging) release();
+      hanging.clear();
     },
     async stop() {
       for (const release of hanging) release();
