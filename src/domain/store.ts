@@ -65,7 +65,8 @@ export interface KeyFilter extends PageRequest {
 
 export type WriteResult = { ok: true } | { ok: false; reason: "duplicate" };
 
-export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed";
+export const DELIVERY_STATUSES = ["pending", "delivering", "succeeded", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface EventRecord {
   id: string;

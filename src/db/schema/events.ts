@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -57,11 +58,19 @@ export const deliveries = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
-    // "Due pending deliveries in time order" and "expired leases" are range scans on this index.
-    index("deliveries_due_idx").on(t.status, t.nextAttemptAt),
-    index("deliveries_webhook_idx").on(t.webhookId, t.id),
+    // Partial indexes: each holds only the rows in one state, so a delivery's way through
+    // pending → delivering → succeeded touches few index entries (the finished rows, the bulk
+    // of the table, are in none of them), and queries name the state as a literal to use them.
+    // Measured on the bench's lifecycle: 30–34 → 23–26 µs of SQLite time per delivery.
+    // Due pending deliveries in time order (claims, the retry timer, the pending gauges).
+    index("deliveries_due_idx").on(t.nextAttemptAt).where(sql`status = 'pending'`),
     // One webhook's due deliveries, for claims that must skip webhooks already at their cap.
-    index("deliveries_webhook_due_idx").on(t.webhookId, t.status, t.nextAttemptAt),
+    index("deliveries_webhook_due_idx").on(t.webhookId, t.nextAttemptAt).where(sql`status = 'pending'`),
+    // Leases, for their expiry (at most delivery.concurrency rows per process).
+    index("deliveries_lease_idx").on(t.leaseExpiresAt).where(sql`status = 'delivering'`),
+    // One webhook's failed deliveries (recover, and the list filtered by status).
+    index("deliveries_failed_idx").on(t.webhookId, t.id).where(sql`status = 'failed'`),
+    index("deliveries_webhook_idx").on(t.webhookId, t.id),
     index("deliveries_event_idx").on(t.eventId),
   ],
 );

@@ -1,12 +1,14 @@
 import type { Database } from "bun:sqlite";
 import type { SecretBox } from "../../domain/secret-box.ts";
-import type {
-  AttemptRecord,
-  ClaimedDelivery,
-  DeliveryFilter,
-  DeliveryRecord,
-  EventFilter,
-  EventRecord,
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  DELIVERY_STATUSES,
+  type DeliveryFilter,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EventFilter,
+  type EventRecord,
 } from "../../domain/store.ts";
 import {
   type AttemptRow,
@@ -22,6 +24,17 @@ import {
 } from "./rows.ts";
 
 type Bind = string | number | null;
+
+const STATUSES: ReadonlySet<string> = new Set<string>(DELIVERY_STATUSES);
+
+/**
+ * A status as an SQL literal, not a parameter: the indexes on deliveries are partial (one
+ * state each), and SQLite uses a partial index only when the query names its state as written.
+ */
+function statusLiteral(status: DeliveryStatus): string {
+  if (!STATUSES.has(status)) throw new Error(`unknown delivery status: ${status}`);
+  return `'${status}'`;
+}
 
 /** Reads of events, deliveries and attempts, and the API's writes on deliveries. */
 export function deliveryQueries(sqlite: Database, secrets: SecretBox, webhookChanged: () => void = () => {}) {
@@ -71,7 +84,7 @@ export function deliveryQueries(sqlite: Database, secrets: SecretBox, webhookCha
     async listDeliveries(f: DeliveryFilter): Promise<DeliveryRecord[]> {
       const where = ["webhook_id = ?"];
       const args: Bind[] = [f.webhookId];
-      if (f.status !== undefined) where.push("status = ?") && args.push(f.status);
+      if (f.status !== undefined) where.push(`status = ${statusLiteral(f.status)}`);
       if (f.before !== undefined) where.push("id < ?") && args.push(f.before);
       return page<DeliveryRow>("SELECT * FROM deliveries", where, args, f.limit).map(toDelivery);
     },

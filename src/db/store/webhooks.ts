@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { isOperationalType } from "../../domain/event-patterns.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
@@ -89,7 +89,7 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
           if (row && changes.enabled === false && failReason !== undefined) {
             tx.update(deliveries)
               .set({ status: "failed", nextAttemptAt: null, lastError: failReason, updatedAt: at })
-              .where(and(eq(deliveries.webhookId, id), inArray(deliveries.status, ["pending"])))
+              .where(and(eq(deliveries.webhookId, id), sql`status = 'pending'`)) // literal: the partial index
               .run();
           }
           return row ? open(row) : undefined;

@@ -3,11 +3,11 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 import { isId } from "../ids.ts";
 import { type Page, type PageRequest, toPage } from "../pagination.ts";
 import { canSee, type Principal } from "../principal.ts";
-import type { DeliveryRecord, DeliveryStatus } from "../store.ts";
+import { DELIVERY_STATUSES, type DeliveryRecord, type DeliveryStatus } from "../store.ts";
 import { loadWebhook } from "../webhooks/read.ts";
 import { type DeliveryView, renderDelivery } from "./render.ts";
 
-const STATUSES: DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed"];
+const STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES;
 
 export async function loadDelivery(
   deps: Pick<DomainDeps, "store">,
