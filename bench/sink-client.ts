@@ -8,6 +8,8 @@ export interface SinkStats {
   lastAt: number;
   paths: number;
   connections: number;
+  /** Connections seen by each receiving port, ascending. */
+  connectionsPerPort: number[];
   recorded: number;
   listening: number;
   /** path → [receipts, last receive time]. */

@@ -106,6 +106,16 @@ function reserve(count: number): number[] {
   return ports;
 }
 
+/** How many connections each receiving port saw, sorted ascending. */
+function perPort(): number[] {
+  const counts = new Map<string, number>();
+  for (const key of c.connections) {
+    const port = key.slice(0, key.indexOf(":"));
+    counts.set(port, (counts.get(port) ?? 0) + 1);
+  }
+  return [...counts.values()].sort((a, b) => a - b);
+}
+
 function stats(url: URL): Record<string, unknown> {
   const out: Record<string, unknown> = {
     total: c.total,
@@ -113,6 +123,7 @@ function stats(url: URL): Record<string, unknown> {
     lastAt: c.lastAt,
     paths: c.perPath.size,
     connections: c.connections.size,
+    connectionsPerPort: perPort(),
     recorded: c.receipts.size,
     listening: servers.size,
   };

@@ -12,6 +12,11 @@ const DELAY_MS = 50;
 const DELIVERIES = 20_000;
 const CAP_MS = 120_000;
 
+function spread(sorted: number[]): Record<string, number> {
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { min: at(0), p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1] ?? 0 };
+}
+
 export const origins: Scenario = {
   name: "origins",
   budgetMs: () => 60_000 + 2 * CAP_MS,
@@ -51,7 +56,15 @@ export const origins: Scenario = {
           note: `${SINKS} receivers`,
         },
       ],
-      extra: { events, deliveries: want, received: stats.total, seconds: round(seconds, 3), connections: stats.connections },
+      extra: {
+        events,
+        deliveries: want,
+        received: stats.total,
+        seconds: round(seconds, 3),
+        connections: stats.connections,
+        // Per receiver: how the count spreads (a few busy at the end, or every one twice).
+        connections_per_receiver: spread(stats.connectionsPerPort),
+      },
     };
   },
 };
