@@ -53,7 +53,12 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
   let inFlight = () => 0;
-  const metrics = new Metrics({ gauges: (now) => store.gauges(now), inFlight: () => inFlight(), now: () => clock.now() });
+  const metrics = new Metrics({
+    gauges: (now) => store.gauges(now),
+    inFlight: () => inFlight(),
+    now: () => clock.now(),
+    outbound: () => outbound.pool?.stats(),
+  });
   const dispatcher = new Dispatcher({
     metrics,
     store,

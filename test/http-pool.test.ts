@@ -133,8 +133,13 @@ describe("connection reuse", () => {
     for (const res of await wave()) expect(res.statusCode).toBe(200);
     expect(r.seen.ports.size).toBe(30);
     expect(pool.idleCount()).toBe(30);
+    expect(pool.stats()).toEqual({ opened: 30, open: 30, idle: 30 });
     await wave();
     expect(r.seen.ports.size).toBe(30);
+    // What /metrics shows: opened counts connections, not requests.
+    expect(pool.stats()).toEqual({ opened: 30, open: 30, idle: 30 });
+    pool.close();
+    expect(pool.stats()).toEqual({ opened: 30, open: 0, idle: 0 });
   });
 
   test("idle connections beyond maxIdle are closed, least recently used first", async () => {
@@ -142,6 +147,7 @@ describe("connection reuse", () => {
     const receivers = Array.from({ length: 6 }, () => counted());
     for (const r of receivers) await send(request(r.url));
     expect(pool.idleCount()).toBe(4);
+    expect(pool.stats()).toEqual({ opened: 6, open: 4, idle: 4 });
     // The most recent four are still pooled; the first receiver needs a new connection.
     await send(request(receivers[5]?.url ?? ""));
     await send(request(receivers[0]?.url ?? ""));

@@ -61,6 +61,18 @@ describe("/metrics", () => {
     expect(sample(after, "hookline_deliveries_pending", '{age="lt_1m"}')).toBe(3);
     expect(sample(after, "hookline_deliveries_in_flight")).toBe(0);
     expect(sample(after, "hookline_http_requests_total", '{method="POST",route="/v1/events",status="202"}')).toBe(3);
+    // Connections to the receivers: at most one per attempt in flight, kept for the next ones.
+    const opened = sample(after, "hookline_outbound_connections_opened_total");
+    expect(opened).toBeGreaterThanOrEqual(2);
+    expect(opened).toBeLessThanOrEqual(6);
+    expect(sample(after, "hookline_outbound_connections", '{state="idle"}')).toBe(opened);
+    expect(sample(after, "hookline_outbound_connections", '{state="open"}')).toBe(opened);
+    for (let i = 0; i < 2; i++) await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { i } });
+    await h.dispatcher.dispatchOnce();
+    const reused = await metrics();
+    expect(sample(reused, "hookline_deliveries_total", '{outcome="succeeded"}')).toBe(5);
+    expect(sample(reused, "hookline_outbound_connections_opened_total")).toBe(opened);
+    expect(sample(reused, "hookline_resident_memory_bytes")).toBeGreaterThan(0);
   });
 
   test("metrics.require_auth: no key → 401, a tenant key → 403, a global key → 200", async () => {

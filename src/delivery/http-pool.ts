@@ -28,10 +28,21 @@ export interface HttpPoolOptions {
   ca?: string;
 }
 
+/** What the pool holds, for /metrics: whether connections are reused is its whole point. */
+export interface PoolStats {
+  /** Connections established since start. */
+  opened: number;
+  /** Connections established and not closed yet (busy or idle). */
+  open: number;
+  /** Open connections waiting in the pool for the next request to their origin. */
+  idle: number;
+}
+
 export interface HttpPool {
   transport: Transport;
   /** Connections now idle (for tests and metrics). */
   idleCount(): number;
+  stats(): PoolStats;
   close(): void;
 }
 
@@ -77,6 +88,9 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
   // Insertion order is park order: the first entry is the least recently used.
   const idleOrder = new Set<Conn>();
   let reaper: ReturnType<typeof setInterval> | null = null;
+  // Established connections (ready, not closed yet), and how many there ever were.
+  const live = new Set<Conn>();
+  let opened = 0;
 
   function unpark(conn: Conn): void {
     if (!idleOrder.delete(conn)) return;
@@ -89,6 +103,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
 
   function destroy(conn: Conn): void {
     unpark(conn);
+    live.delete(conn);
     if (conn.closed) return;
     conn.closed = true;
     conn.socket?.terminate();
@@ -239,6 +254,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
     close(socket, error) {
       const conn = socket.data;
       unpark(conn);
+      live.delete(conn);
       conn.closed = true;
       if (!conn.ready) return ready(conn, error ?? connectionClosed());
       if (!conn.exchange) return;
@@ -260,8 +276,13 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
   function ready(conn: Conn, error: unknown): void {
     const cb = conn.onReady;
     conn.onReady = null;
-    if (error === null) conn.ready = true;
-    else destroy(conn);
+    if (error === null) {
+      conn.ready = true;
+      if (!conn.closed) {
+        live.add(conn);
+        opened++;
+      }
+    } else destroy(conn);
     cb?.(error);
   }
 
@@ -390,6 +411,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
   return {
     transport,
     idleCount: () => idleOrder.size,
+    stats: () => ({ opened, open: live.size, idle: idleOrder.size }),
     close() {
       for (const conn of [...idleOrder]) destroy(conn);
       if (reaper) clearInterval(reaper);

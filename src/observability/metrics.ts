@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../delivery/http-pool.ts";
 import type { AttemptResult, StoreGauges } from "../domain/store.ts";
 
 /** What the scrape asks for at collection time (database state, dispatcher state). */
@@ -6,6 +7,8 @@ export interface MetricsSources {
   gauges(now: number): Promise<StoreGauges>;
   inFlight(): number;
   now(): number;
+  /** The pooled outbound client's connections; undefined with `delivery.client = "fetch"`. */
+  outbound?(): PoolStats | undefined;
 }
 
 const AGE_BUCKETS = ["lt_1m", "1m_10m", "10m_1h", "1h_1d", "gt_1d"] as const;
@@ -110,6 +113,29 @@ export class Metrics {
         const g = await gauges();
         this.set({ state: "enabled" }, g.webhooksEnabled);
         this.set({ state: "disabled" }, g.webhooksDisabled);
+      },
+    });
+    // Connections to receivers: "opened" growing with deliveries means they are not reused.
+    let openedSeen = 0;
+    new Counter({
+      name: "hookline_outbound_connections_opened_total",
+      help: "Connections to receivers opened by the pooled client (not one per delivery when reuse works).",
+      registers: r,
+      collect() {
+        const s = sources.outbound?.();
+        if (s && s.opened > openedSeen) this.inc(s.opened - openedSeen);
+        if (s) openedSeen = s.opened;
+      },
+    });
+    new Gauge({
+      name: "hookline_outbound_connections",
+      help: "Connections to receivers held by the pooled client: open (busy or idle) and idle.",
+      labelNames: ["state"] as const,
+      registers: r,
+      collect() {
+        const s = sources.outbound?.();
+        this.set({ state: "open" }, s?.open ?? 0);
+        this.set({ state: "idle" }, s?.idle ?? 0);
       },
     });
     new Gauge({
