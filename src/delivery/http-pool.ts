@@ -12,9 +12,19 @@
 // compression (we never send Accept-Encoding), no proxies. `delivery.client = "fetch"` switches
 // back to fetch should a receiver disagree with this client.
 import type { Socket, SocketHandler } from "bun";
-import { HTTPParser } from "http-parser-js";
 import { describe, type Origin } from "./http-request.ts";
-import { concat, type RawResponse, type Transport } from "./sender.ts";
+import {
+  connectionClosed,
+  type Exchange,
+  empty,
+  failed,
+  newExchange,
+  type Parser,
+  partial,
+  protocolError,
+  responseParser,
+} from "./http-response.ts";
+import type { RawResponse, Transport } from "./sender.ts";
 
 export interface HttpPoolOptions {
   /** Idle connections kept across all origins; the least recently used one goes first. */
@@ -46,29 +56,7 @@ export interface HttpPool {
   close(): void;
 }
 
-/** Bytes of an unwanted response body read to keep its connection; beyond it we close. */
-const DRAIN_BUDGET = 64 * 1024;
-const MAX_HEADER_BYTES = 64 * 1024;
 const DEFAULT_IDLE_MS = 4_000;
-
-type Parser = InstanceType<typeof HTTPParser>;
-
-/** One request in progress on a connection. */
-interface Exchange {
-  cap: number;
-  status: number | null;
-  retryAfter: string | null;
-  parts: Uint8Array[];
-  kept: number;
-  /** Any response byte arrived: a failure from then on is not a stale pooled connection. */
-  answered: boolean;
-  informational: boolean;
-  settled: boolean;
-  keepAlive: boolean;
-  keepAliveMs: number | null;
-  drained: number;
-  settle(r: RawResponse): void;
-}
 
 interface Conn {
   origin: Origin;
@@ -175,58 +163,6 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
     else destroy(conn);
   }
 
-  function makeParser(conn: Conn): Parser {
-    const parser = new HTTPParser(HTTPParser.RESPONSE);
-    parser.maxHeaderSize = MAX_HEADER_BYTES;
-    parser[HTTPParser.kOnHeadersComplete] = (info) => {
-      const ex = conn.exchange;
-      // An answer nobody asked for: the connection cannot be trusted any more.
-      if (!ex) throw new Error("unsolicited response");
-      const status = info.statusCode ?? 0;
-      if (status >= 100 && status < 200) {
-        if (status === 101) throw new Error("unexpected protocol switch");
-        ex.informational = true;
-        return;
-      }
-      ex.status = status;
-      ex.keepAlive = info.shouldKeepAlive;
-      const h = info.headers;
-      for (let i = 0; i < h.length; i += 2) {
-        const name = (h[i] ?? "").toLowerCase();
-        const value = h[i + 1] ?? "";
-        if (name === "retry-after") ex.retryAfter = value;
-        // http-parser-js reads a malformed length as NaN or negative; refuse it instead.
-        else if (name === "content-length" && !/^\d+$/.test(value)) throw new Error("invalid content-length");
-        else if (name === "keep-alive") {
-          const m = /timeout=(\d+)/i.exec(value);
-          if (m) ex.keepAliveMs = Number(m[1]) * 1_000;
-        }
-      }
-      if (ex.cap <= 0) ex.settle({ ...partial(ex), complete: false });
-    };
-    parser[HTTPParser.kOnBody] = (chunk, start, len) => {
-      const ex = conn.exchange;
-      if (!ex) throw new Error("unsolicited response body");
-      const take = Math.min(len, ex.cap - ex.kept);
-      if (take > 0) {
-        // Copied: the socket's buffer is reused for the next read.
-        ex.parts.push(Uint8Array.prototype.slice.call(chunk, start, start + take));
-        ex.kept += take;
-      }
-      if (ex.kept >= ex.cap && !ex.settled) ex.settle({ ...partial(ex), complete: false });
-      if (len > take) {
-        // Past the cap the body is only read to keep the connection; a large one is not worth it.
-        ex.drained += len - take;
-        if (ex.drained > DRAIN_BUDGET) {
-          conn.exchange = null;
-          destroy(conn);
-        }
-      }
-    };
-    parser[HTTPParser.kOnMessageComplete] = () => onMessageComplete(conn);
-    return parser;
-  }
-
   const handler: SocketHandler<Conn> = {
     open(socket) {
       if (!socket.data.origin.tls) ready(socket.data, null);
@@ -298,7 +234,11 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
       onReady: null,
       expiresAt: 0,
     };
-    conn.parser = makeParser(conn);
+    conn.parser = responseParser(conn, {
+      complete: () => onMessageComplete(conn),
+      // Past the drain budget: not worth keeping.
+      drop: () => destroy(conn),
+    });
     const isReady = new Promise<void>((resolve, reject) => {
       conn.onReady = (e) => (e === null ? resolve() : reject(e));
     });
@@ -385,24 +325,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
 
   function exchange(conn: Conn, bytes: Uint8Array, cap: number): Promise<RawResponse> {
     return new Promise((resolve) => {
-      conn.exchange = {
-        cap,
-        status: null,
-        retryAfter: null,
-        parts: [],
-        kept: 0,
-        answered: false,
-        informational: false,
-        settled: false,
-        keepAlive: false,
-        keepAliveMs: null,
-        drained: 0,
-        settle(r) {
-          if (this.settled) return;
-          this.settled = true;
-          resolve(r);
-        },
-      };
+      conn.exchange = newExchange(cap, resolve);
       conn.pendingWrite = bytes;
       flush(conn);
     });
@@ -418,25 +341,4 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
       reaper = null;
     },
   };
-}
-
-function partial(ex: Exchange): RawResponse {
-  return { status: ex.status, retryAfter: ex.retryAfter, body: concat(ex.parts, ex.kept), complete: false };
-}
-
-/** `base` with an error (not a timeout); `retryable` only for a pooled connection that never answered. */
-function failed(base: RawResponse, cause: unknown, retryable = false): RawResponse {
-  return { ...base, failure: { timeout: false, cause, retryable } };
-}
-
-function empty(): RawResponse {
-  return { status: null, retryAfter: null, body: null, complete: false };
-}
-
-function connectionClosed(): Error {
-  return Object.assign(new Error("connection closed before the response ended"), { code: "ECONNRESET" });
-}
-
-function protocolError(e: Error): Error {
-  return Object.assign(new Error(`invalid HTTP response (${e.message})`), { code: "EPROTOCOL" });
 }
