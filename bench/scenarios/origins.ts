@@ -4,7 +4,7 @@
 // and a client port is not reused for the same receiver while it sits in TIME_WAIT).
 import { assertAccepted, publishMany } from "../load.ts";
 import { type Scenario, scaled } from "../scenario.ts";
-import { round } from "../stats.ts";
+import { percentile, round } from "../stats.ts";
 
 const TYPE = "bench.origins";
 const SINKS = 200;
@@ -13,8 +13,7 @@ const DELIVERIES = 20_000;
 const CAP_MS = 120_000;
 
 function spread(sorted: number[]): Record<string, number> {
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { min: at(0), p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1] ?? 0 };
+  return { min: percentile(sorted, 0), p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: percentile(sorted, 100) };
 }
 
 export const origins: Scenario = {

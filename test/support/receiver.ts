@@ -41,7 +41,7 @@ export function receiver(fallback: Answer = 200): Receiver {
       hanging.clear();
     },
     async stop() {
-      for (const release of hanging) release();
+      r.release();
       await server.stop(true);
     },
   };
