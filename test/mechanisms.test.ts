@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Handoff } from "../src/delivery/handoff.ts";
 import { newId } from "../src/domain/ids.ts";
-import type { ClaimedDelivery, IngestResult } from "../src/domain/store.ts";
+import type { ClaimedDelivery, IngestResult, NewDelivery } from "../src/domain/store.ts";
 import { createEventTypes, createWebhook, publishEvent, receiverTracker } from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { receiver } from "./support/receiver.ts";
@@ -15,6 +15,12 @@ afterEach(async () => {
   await receivers.stopAll();
 });
 const open = { allow_http: true, allow_private_networks: true };
+
+/** Reserves room for each delivery, as an ingest does, and queues them. */
+function put(handoff: Handoff, deliveries: NewDelivery[]): void {
+  for (const d of deliveries) expect(handoff.reserve(d.webhookId)).toBe("ok");
+  handoff.add(deliveries);
+}
 
 function eventRecord(i: number) {
   const now = Date.now();
@@ -61,7 +67,8 @@ describe("the in-memory hand-off", () => {
     const states = h.sqlite
       .query<{ status: string; n: number }, []>("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
       .all();
-    expect(Object.fromEntries(states.map((s) => [s.status, s.n]))).toEqual({ delivering: 3, pending: 7 });
+    // 3 sent, 7 held in memory for a free slot: all claimed by their ingest, none searched for.
+    expect(Object.fromEntries(states.map((s) => [s.status, s.n]))).toEqual({ delivering: 10 });
     // The cap holds: the hanging receiver never had more than 3 requests.
     expect(r.received).toHaveLength(3);
     expect(h.dispatcher.inFlight).toBe(3);
@@ -83,38 +90,57 @@ describe("the in-memory hand-off", () => {
     await r.waitFor(1);
   });
 
-  test("Handoff bounds each webhook's queue, so one receiver's backlog leaves room for the others", () => {
+  test("Handoff bounds each webhook's share, so one receiver's backlog leaves room for the others", () => {
     const handoff = new Handoff(100, 3);
-    handoff.add(Array.from({ length: 5 }, (_, i) => ({ id: `dlv_a${i}`, webhookId: "wh_a" })));
-    handoff.add([{ id: "dlv_b0", webhookId: "wh_b" }]);
+    const rooms = Array.from({ length: 5 }, () => handoff.reserve("wh_a"));
+    expect(rooms).toEqual(["ok", "ok", "ok", "webhook", "webhook"]);
+    handoff.add(Array.from({ length: 3 }, (_, i) => ({ id: `dlv_a${i}`, webhookId: "wh_a" })));
+    put(handoff, [{ id: "dlv_b0", webhookId: "wh_b" }]);
     expect(handoff.size).toBe(4);
-    expect([...handoff.droppedFor]).toEqual(["wh_a"]);
-    expect(handoff.overflowed).toBe(false);
     expect(handoff.take(10, 32, new Map()).map((d) => d.id)).toEqual(["dlv_a0", "dlv_b0", "dlv_a1", "dlv_a2"]);
+    // Taken deliveries free their room.
+    expect(handoff.size).toBe(0);
+    expect(handoff.reserve("wh_a")).toBe("ok");
   });
 
-  test("Handoff is bounded: beyond its size it drops (the database has them) and says so", () => {
+  test("Handoff is bounded: beyond its size there is no room (the database keeps them) and it says so", () => {
     const handoff = new Handoff(5, 5);
-    handoff.add(Array.from({ length: 8 }, (_, i) => ({ id: `dlv_${i}`, webhookId: i % 2 ? "wh_a" : "wh_b" })));
-    expect(handoff.size).toBe(5);
-    expect(handoff.overflowed).toBe(true);
+    const rooms = Array.from({ length: 8 }, (_, i) => handoff.reserve(i % 2 ? "wh_a" : "wh_b"));
+    expect(rooms.filter((r) => r === "ok")).toHaveLength(5);
+    expect(rooms.slice(5)).toEqual(["all", "all", "all"]);
+    handoff.add(Array.from({ length: 5 }, (_, i) => ({ id: `dlv_${i}`, webhookId: i % 2 ? "wh_a" : "wh_b" })));
     // Takes respect the cap per webhook and alternate between webhooks.
     const taken = handoff.take(10, 2, new Map([["wh_a", 1]]));
     expect(taken.map((d) => d.webhookId).sort()).toEqual(["wh_a", "wh_b", "wh_b"]);
     expect(handoff.size).toBe(2);
+    // A reservation whose ingest rolled back gives its room back.
+    expect(handoff.reserve("wh_c")).toBe("ok");
+    handoff.unreserve("wh_c");
+    expect(handoff.size).toBe(2);
+  });
+
+  test("Handoff gives up the deliveries held since before a time, oldest first, and all of them on clear", () => {
+    const handoff = new Handoff(100);
+    const at = (id: string, webhookId: string, createdAt: number) =>
+      ({ id, webhookId, claim: { delivery: { createdAt } } }) as unknown as NewDelivery;
+    put(handoff, [at("dlv_a0", "wh_a", 10), at("dlv_b0", "wh_b", 30), at("dlv_a1", "wh_a", 20), at("dlv_a2", "wh_a", 40)]);
+    expect(handoff.takeOlderThan(25).map((d) => d.id)).toEqual(["dlv_a0", "dlv_a1"]);
+    expect(handoff.size).toBe(2);
+    expect(handoff.clear().map((d) => d.id).sort()).toEqual(["dlv_a2", "dlv_b0"]);
+    expect(handoff.size).toBe(0);
   });
 
   test("Handoff takes one delivery per webhook in turn, so a burst is spread over receivers", () => {
     const handoff = new Handoff(10_000, 10_000);
     // Three events, each fanned out to webhooks a, b and c (the order an ingest offers them).
-    for (let e = 0; e < 3; e++) handoff.add(["a", "b", "c"].map((w) => ({ id: `dlv_${e}${w}`, webhookId: `wh_${w}` })));
+    for (let e = 0; e < 3; e++) put(handoff, ["a", "b", "c"].map((w) => ({ id: `dlv_${e}${w}`, webhookId: `wh_${w}` })));
     // 32 per webhook would be allowed; four slots still go to three receivers, not to one.
     expect(handoff.take(4, 32, new Map()).map((d) => d.id)).toEqual(["dlv_0a", "dlv_0b", "dlv_0c", "dlv_1a"]);
     // The next take starts where the last stopped, in each webhook's own order.
     expect(handoff.take(5, 32, new Map()).map((d) => d.id)).toEqual(["dlv_1b", "dlv_1c", "dlv_2a", "dlv_2b", "dlv_2c"]);
     expect(handoff.size).toBe(0);
     // Webhooks with less in flight come first: c has none, a one, b two (then a and b tie).
-    handoff.add(["a", "b", "c", "a", "b", "c"].map((w, i) => ({ id: `dlv_${i}${w}`, webhookId: `wh_${w}` })));
+    put(handoff, ["a", "b", "c", "a", "b", "c"].map((w, i) => ({ id: `dlv_${i}${w}`, webhookId: `wh_${w}` })));
     const busy = new Map([
       ["wh_a", 1],
       ["wh_b", 2],
@@ -122,7 +148,7 @@ describe("the in-memory hand-off", () => {
     expect(handoff.take(4, 32, busy).map((d) => d.id)).toEqual(["dlv_2c", "dlv_0a", "dlv_5c", "dlv_1b"]);
     handoff.clear();
     // A long queue read past its compaction point keeps its order.
-    handoff.add(Array.from({ length: 3_000 }, (_, i) => ({ id: `dlv_${i}`, webhookId: "wh_a" })));
+    put(handoff, Array.from({ length: 3_000 }, (_, i) => ({ id: `dlv_${i}`, webhookId: "wh_a" })));
     const ids = [...handoff.take(1_500, 2_000, new Map()), ...handoff.take(1_500, 2_000, new Map())].map((d) => d.id);
     expect(ids).toEqual(Array.from({ length: 3_000 }, (_, i) => `dlv_${i}`).slice(0, ids.length));
     expect(ids).toHaveLength(3_000);

@@ -44,7 +44,7 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
     ...webhookQueries(db, secrets, changed),
     ingest,
     ...deliveryQueries(sqlite, secrets, changed),
-    ...claimQueries(sqlite, secrets, relaxed),
+    ...claimQueries(sqlite, secrets, relaxed, subscribers),
     ...dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed),
     ...maintenanceQueries(sqlite),
     ...statsQueries(sqlite),

@@ -10,12 +10,14 @@ import { Handoff } from "./handoff.ts";
 const LEASE_MARGIN_MS = 5_000;
 // The longest the dispatcher sleeps with nothing due; the sweep also wakes it.
 const MAX_IDLE_MS = 30_000;
-// Fresh deliveries kept in memory at most; beyond, they are found in the database.
+// Held deliveries kept in memory at most; beyond, they stay pending and are found in the database.
 const MAX_HANDOFF = 10_000;
+// How often held deliveries are checked for a lease that could run out before they are sent.
+const HOLD_CHECK_MS = 1_000;
 
 export interface DispatcherDeps extends AttemptDeps {
   store: Store;
-  /** Fresh deliveries kept in memory at most (tests shrink it). */
+  /** Held deliveries kept in memory at most (tests shrink it). */
   handoffMax?: number;
   logger: Logger;
   metrics: Metrics;
@@ -41,6 +43,7 @@ export class Dispatcher implements DispatchHandle {
   private pumping = false;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private holdTimer: ReturnType<typeof setInterval> | undefined;
   private outcomes: QueuedOutcome[] = [];
   private lastClaimed = 0;
   private flushScheduled = false;
@@ -49,13 +52,13 @@ export class Dispatcher implements DispatchHandle {
   private scanNeeded = true;
   /**
    * Anyone's due work may be in the database without the hand-off knowing (a wake-up: start,
-   * sweep, retry timer; or the hand-off was full), so every freed slot looks there too. Cleared
+   * sweep, retry timer; or the hand-off had no room), so every freed slot looks there too. Cleared
    * by a scan that came back short: it took everything due except for webhooks at their cap.
    */
   private dbBacklog = true;
   /**
    * Webhooks that may have due work in the database only: at their cap when the last short scan
-   * ran, or dropped by the hand-off at their own bound. A freed slot scans only while one of
+   * ran, or without room in the hand-off at an ingest. A freed slot scans only while one of
    * them has room, so a hanging receiver's backlog does not make every other slot search.
    */
   private readonly dbOnly = new Set<string>();
@@ -75,6 +78,8 @@ export class Dispatcher implements DispatchHandle {
 
   start(): void {
     this.running = true;
+    this.holdTimer = setInterval(() => void this.releaseAgeingHolds(), HOLD_CHECK_MS);
+    this.holdTimer.unref?.();
     this.wake();
   }
 
@@ -86,20 +91,31 @@ export class Dispatcher implements DispatchHandle {
   }
 
   /**
-   * Slots are reserved inside the ingest transaction (take), and the claimed deliveries come
-   * back through offer() once it committed; a rollback gives the slots back.
+   * Room is reserved inside the ingest transaction (take): a slot, or a place in the hand-off;
+   * the claimed deliveries come back through offer() once it committed, and a rollback gives
+   * the room back.
    */
   private readonly ingestClaim: IngestClaim = {
     leaseMs: 0, // set in the constructor
     take: (webhookId) => {
+      if (!this.running) return undefined;
       const used = this.perWebhook.get(webhookId) ?? 0;
-      if (!this.running || this.inflight >= this.deps.config.delivery.concurrency) return false;
-      if (used >= this.deps.config.delivery.per_webhook_concurrency) return false;
-      this.inflight++;
-      this.perWebhook.set(webhookId, used + 1);
-      return true;
+      if (this.inflight < this.deps.config.delivery.concurrency && used < this.deps.config.delivery.per_webhook_concurrency) {
+        this.inflight++;
+        this.perWebhook.set(webhookId, used + 1);
+        return "send";
+      }
+      const room = this.handoff.reserve(webhookId);
+      if (room === "ok") return "hold";
+      // Pending in the database: only a scan finds it (the flags are harmless on a rollback).
+      if (room === "webhook") this.dbOnly.add(webhookId);
+      else this.dbBacklog = true;
+      return undefined;
     },
-    giveBack: (webhookId) => this.release(webhookId),
+    giveBack: (webhookId, taken) => {
+      if (taken === "send") this.release(webhookId);
+      else this.handoff.unreserve(webhookId);
+    },
   };
 
   claimHook(): IngestClaim | undefined {
@@ -107,28 +123,26 @@ export class Dispatcher implements DispatchHandle {
   }
 
   offer(deliveries: NewDelivery[]): void {
+    const held: NewDelivery[] = [];
+    let unclaimed = false;
     for (const d of deliveries) {
       // Claimed in the ingest transaction, its slot already counted: send it now.
-      if (d.claimed) this.launch(d.claimed, false, true);
+      if (d.claim?.as === "send") this.launch(d.claim.delivery, false, true);
+      else if (d.claim?.as === "hold") held.push(d);
+      else unclaimed = true;
     }
-    // Stopped (or driven by tests through dispatchOnce): the database has the others anyway.
-    if (!this.running) return;
-    const rest = deliveries.filter((d) => !d.claimed);
-    if (rest.length === 0) return;
-    this.handoff.add(rest);
-    if (this.handoff.overflowed) {
-      this.handoff.overflowed = false;
-      this.scanNeeded = true;
-      this.dbBacklog = true;
+    if (!this.running) {
+      // Stopped between the ingest's claim and its commit: give the held ones back at once
+      // rather than after their lease (the database may already be closing: best effort).
+      if (held.length > 0) this.giveBackHeld(held);
+      return;
     }
-    if (this.handoff.droppedFor.size > 0) {
-      for (const id of this.handoff.droppedFor) this.dbOnly.add(id);
-      this.handoff.droppedFor.clear();
-      if (this.dbOnlyHasRoom()) this.scanNeeded = true;
-    }
+    this.handoff.add(held);
+    // Pending in the database for lack of room here (take() marked whose): a scan finds them as
+    // soon as one of those webhooks has a free slot.
+    if (unclaimed && (this.dbBacklog || this.dbOnlyHasRoom())) this.scanNeeded = true;
     this.schedule();
   }
-
   private schedule(): void {
     if (!this.running) return;
     if (this.pumping) {
@@ -157,8 +171,12 @@ export class Dispatcher implements DispatchHandle {
   /** Stops claiming, lets in-flight attempts finish within `graceMs`, gives back the rest. */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
-    this.handoff.clear();
     if (this.timer) clearTimeout(this.timer);
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    // Held, never sent: pending again now, so whoever starts next sends them without waiting
+    // for their lease.
+    const held = this.handoff.clear();
+    if (held.length > 0) await this.giveBackHeld(held);
     const all = Promise.all([...this.tasks]);
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -193,15 +211,21 @@ export class Dispatcher implements DispatchHandle {
     const leaseMs = config.delivery.timeout + LEASE_MARGIN_MS;
     const cap = config.delivery.per_webhook_concurrency;
     let started = 0;
-    // Fresh deliveries first, by id: no search of the pending rows.
-    const offered = this.handoff.take(capacity, cap, this.perWebhook);
-    if (offered.length > 0) {
-      const fresh = await store.claimByIds(offered, now, leaseMs);
-      for (const c of fresh) this.launch(c, false);
-      started = fresh.length;
+    // Held deliveries first: claimed by their ingest, no search of the pending rows. Those the
+    // store no longer confirms (webhook disabled or deleted, lease lost) leave their slot free
+    // for the next ones.
+    for (;;) {
+      const held = this.handoff.take(capacity - started, cap, this.perWebhook);
+      if (held.length === 0) break;
+      const confirmed = await store.confirmHeld(held, now, leaseMs);
+      for (const c of confirmed) this.launch(c, false);
+      started += confirmed.length;
+      if (confirmed.length === held.length) break;
     }
     const left = capacity - started;
-    if (left > 0 && this.scanNeeded) {
+    // A scan can only give something when some webhook with room may have work in the database
+    // only: the hand-off may just have filled the slot that asked for it.
+    if (left > 0 && this.scanNeeded && !this.scanWouldFindNothing()) {
       const claims = await store.claimDue(now, { limit: left, leaseMs, perWebhookCap: cap, inflight: this.perWebhook });
       for (const c of claims) this.launch(c, false);
       started += claims.length;
@@ -223,10 +247,42 @@ export class Dispatcher implements DispatchHandle {
     for (const [id, n] of this.perWebhook) if (n >= cap) this.dbOnly.add(id);
   }
 
+  /**
+   * Nothing due can be in the database without the hand-off knowing (no wake-up since the last
+   * short scan, nothing left out of the hand-off), or only for webhooks at their cap now; with
+   * an empty hand-off, look anyway.
+   */
+  private scanWouldFindNothing(): boolean {
+    return this.handoff.size > 0 && !this.dbBacklog && !this.dbOnlyHasRoom();
+  }
+
   private dbOnlyHasRoom(): boolean {
     const cap = this.deps.config.delivery.per_webhook_concurrency;
     for (const id of this.dbOnly) if ((this.perWebhook.get(id) ?? 0) < cap) return true;
     return false;
+  }
+
+  /**
+   * Held deliveries whose lease has less than LEASE_MARGIN_MS left after this check's period
+   * go back to pending, before the sweep would take them for a crashed process's: a hand-off
+   * that long is a receiver too slow for its share (a hanging one), and the database is where
+   * its backlog waits. Runs every HOLD_CHECK_MS; tests call it with their own clock.
+   */
+  async releaseAgeingHolds(now: number = this.deps.clock.now()): Promise<number> {
+    const leaseMs = this.deps.config.delivery.timeout + LEASE_MARGIN_MS;
+    const ageing = this.handoff.takeOlderThan(now - leaseMs + LEASE_MARGIN_MS + HOLD_CHECK_MS);
+    if (ageing.length === 0) return 0;
+    for (const d of ageing) this.dbOnly.add(d.webhookId);
+    await this.giveBackHeld(ageing, now);
+    this.scanNeeded = true;
+    this.schedule();
+    return ageing.length;
+  }
+
+  private giveBackHeld(held: NewDelivery[], now: number = this.deps.clock.now()): Promise<void> {
+    return this.deps.store
+      .releaseHeld(held, now)
+      .catch((err: unknown) => this.deps.logger.error({ err, held: held.length }, "held deliveries could not be given back"));
   }
 
   /** A slot is free again. */

@@ -2,21 +2,21 @@ import { enqueue, takeLevelled, type WebhookQueue } from "../domain/fair-share.t
 import type { NewDelivery } from "../domain/store.ts";
 
 /**
- * Deliveries committed by an ingest, waiting in memory for a free slot, per webhook. The
- * database stays the source of truth: an id here is only a hint that saves a search (claiming
- * it checks it is still pending), and whatever does not fit is dropped and found by the next
- * claim from the database instead.
+ * Deliveries an ingest claimed for this process ("hold": status delivering under the ingest's
+ * lease) waiting in memory for a free slot, per webhook. Room is reserved inside the ingest
+ * transaction (reserve), so nothing claimed is ever dropped here; a delivery that finds no room
+ * stays pending in the database and a claim finds it there. The database stays the source of
+ * truth: a held delivery is confirmed against it (confirmHeld) unless it is fresh, and given
+ * back (releaseHeld) before its lease could run out.
  */
 export class Handoff {
   private readonly byWebhook = new Map<string, WebhookQueue<NewDelivery>>();
-  private count = 0;
-  /** Set when the whole hand-off was full: anyone's deliveries may be in the database only. */
-  overflowed = false;
-  /** Webhooks that had deliveries dropped at their own bound (those are in the database only). */
-  readonly droppedFor = new Set<string>();
+  /** Reserved or queued, per webhook and in all. */
+  private readonly usedBy = new Map<string, number>();
+  private used = 0;
 
   /**
-   * `perWebhook` bounds one webhook's queue (default a quarter of `max`): a receiver that hangs
+   * `perWebhook` bounds one webhook's share (default a quarter of `max`): a receiver that hangs
    * fills its own share, not the room of the others, whose deliveries then stay in memory.
    */
   constructor(
@@ -24,36 +24,69 @@ export class Handoff {
     private readonly perWebhook = Math.max(1, Math.floor(max / 4)),
   ) {}
 
+  /** Deliveries queued or reserved. */
   get size(): number {
-    return this.count;
+    return this.used;
   }
 
+  /** Room for one more delivery of the webhook: "webhook" or "all" when there is none. */
+  reserve(webhookId: string): "ok" | "webhook" | "all" {
+    if (this.used >= this.max) return "all";
+    const mine = this.usedBy.get(webhookId) ?? 0;
+    if (mine >= this.perWebhook) return "webhook";
+    this.usedBy.set(webhookId, mine + 1);
+    this.used++;
+    return "ok";
+  }
+
+  /** Gives back a reservation whose transaction rolled back. */
+  unreserve(webhookId: string): void {
+    this.forget(webhookId, 1);
+  }
+
+  /** Queues deliveries whose room was reserved by their (committed) ingest. */
   add(deliveries: readonly NewDelivery[]): void {
-    for (const d of deliveries) {
-      if (this.count >= this.max) {
-        this.overflowed = true;
-        return;
-      }
-      const q = this.byWebhook.get(d.webhookId);
-      if (q && q.items.length - q.head >= this.perWebhook) {
-        this.droppedFor.add(d.webhookId);
-        continue;
-      }
-      enqueue(this.byWebhook, d.webhookId, d);
-      this.count++;
-    }
+    for (const d of deliveries) enqueue(this.byWebhook, d.webhookId, d);
   }
 
   /** Up to `limit` deliveries, shared out level by level (see takeLevelled). */
   take(limit: number, cap: number, inflight: ReadonlyMap<string, number>): NewDelivery[] {
     const out = takeLevelled(this.byWebhook, limit, cap, inflight);
-    this.count -= out.length;
+    for (const d of out) this.forget(d.webhookId, 1);
     return out;
   }
 
-  clear(): void {
+  /**
+   * Removes and returns the deliveries claimed before `createdBefore`. Each webhook's queue is in
+   * ingest order, so only the front of each is looked at.
+   */
+  takeOlderThan(createdBefore: number): NewDelivery[] {
+    const out: NewDelivery[] = [];
+    for (const [id, q] of [...this.byWebhook]) {
+      while (q.head < q.items.length && ((q.items[q.head] as NewDelivery).claim?.delivery.createdAt ?? 0) < createdBefore) {
+        out.push(q.items[q.head] as NewDelivery);
+        q.head++;
+        this.forget(id, 1);
+      }
+      if (q.head >= q.items.length) this.byWebhook.delete(id);
+    }
+    return out;
+  }
+
+  /** Empties it and returns what was queued. */
+  clear(): NewDelivery[] {
+    const out: NewDelivery[] = [];
+    for (const q of this.byWebhook.values()) out.push(...q.items.slice(q.head));
     this.byWebhook.clear();
-    this.droppedFor.clear();
-    this.count = 0;
+    this.usedBy.clear();
+    this.used = 0;
+    return out;
+  }
+
+  private forget(webhookId: string, n: number): void {
+    const left = (this.usedBy.get(webhookId) ?? n) - n;
+    if (left > 0) this.usedBy.set(webhookId, left);
+    else this.usedBy.delete(webhookId);
+    this.used -= n;
   }
 }

@@ -111,14 +111,29 @@ export interface AttemptRecord {
 export interface NewDelivery {
   id: string;
   webhookId: string;
-  /** Set when the ingest claimed it for this process: ready to send, nothing to read back. */
-  claimed?: ClaimedDelivery;
   /**
-   * Otherwise, what sending it needs as of the ingest, with the webhook's updated_at: a later
-   * claim by id uses it when the webhook has not changed since, and reads the row when it has.
+   * Set when the ingest claimed it for this process (status delivering, under a lease); unset,
+   * it is pending in the database (this process had no room for it) and a claim finds it there.
    */
-  prepared?: { delivery: ClaimedDelivery; webhookUpdatedAt: number };
+  claim?: IngestClaimed;
 }
+
+/** A delivery the ingest claimed, with what sending it needs as of that transaction. */
+export interface IngestClaimed {
+  /**
+   * "send": a slot was reserved, send it now. "hold": only room in the dispatcher's hand-off;
+   * it waits there for a slot, and `confirmHeld` checks it is still ours and still current.
+   */
+  as: IngestTake;
+  delivery: ClaimedDelivery;
+  leaseExpiresAt: number;
+  /** The webhook's updated_at as the ingest read it. */
+  webhookUpdatedAt: number;
+  /** The store's count of webhook changes seen by this process when the ingest read it. */
+  webhookGeneration: number;
+}
+
+export type IngestTake = "send" | "hold";
 
 /**
  * Lets an ingest claim its new deliveries for this process in its own transaction (status
@@ -126,10 +141,13 @@ export interface NewDelivery {
  */
 export interface IngestClaim {
   leaseMs: number;
-  /** Whether this process has a free slot for the webhook; true reserves it. */
-  take(webhookId: string): boolean;
-  /** The transaction that took the slot rolled back. */
-  giveBack(webhookId: string): void;
+  /**
+   * Reserves room for a delivery of the webhook: a free slot ("send"), else a place in the
+   * hand-off ("hold"); undefined when neither (the delivery stays pending in the database).
+   */
+  take(webhookId: string): IngestTake | undefined;
+  /** The transaction that took it rolled back. */
+  giveBack(webhookId: string, taken: IngestTake): void;
 }
 
 export interface IngestRequest {
@@ -279,10 +297,17 @@ export interface Store {
   claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]>;
   /** Records attempts and next states in one transaction; returns webhooks it disabled. */
   recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]>;
-  /** Claims these deliveries if still pending (the in-memory hand-off after an ingest). */
-  claimByIds(deliveries: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Confirms deliveries an ingest claimed and held for this process (the in-memory hand-off),
+   * now that a slot is free: those still under the ingest's lease, whose webhook has not changed,
+   * come back as prepared; the others are re-read and their lease renewed, or skipped when no
+   * longer ours (gone, lease lost) or failed when their webhook was disabled meanwhile.
+   */
+  confirmHeld(held: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Gives claims back (shutdown): pending again, due now. */
   releaseClaims(deliveryIds: string[], now: number): Promise<void>;
+  /** Gives held claims back (pending, due now), each only while still under the ingest's lease. */
+  releaseHeld(held: NewDelivery[], now: number): Promise<void>;
   /** Expired leases (a crashed or stopped process) back to pending. */
   recoverExpiredLeases(now: number): Promise<number>;
   nextDueAt(): Promise<number | undefined>;

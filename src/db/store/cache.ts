@@ -21,8 +21,12 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** How many times this process cleared it (a write changed what it holds). */
+  generation = 0;
+
   clear(): void {
     this.entries.clear();
+    this.generation++;
   }
 }
 
@@ -32,6 +36,8 @@ export class TtlCache<V> {
  */
 export type SubscriberCache = TtlCache<unknown>;
 
+export const SUBSCRIBER_TTL_MS = 1_000;
+
 export function subscriberCache(): TtlCache<unknown> {
-  return new TtlCache<unknown>(1_000, 10_000);
+  return new TtlCache<unknown>(SUBSCRIBER_TTL_MS, 10_000);
 }

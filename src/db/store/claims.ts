@@ -1,21 +1,34 @@
 import type { Database } from "bun:sqlite";
 import { enqueue, takeLevelled, type WebhookQueue } from "../../domain/fair-share.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
-import type { ClaimedDelivery, ClaimOptions, NewDelivery } from "../../domain/store.ts";
+import type { ClaimedDelivery, ClaimOptions, IngestClaimed, NewDelivery } from "../../domain/store.ts";
+import { disabledError } from "../../domain/webhooks/render.ts";
+import { SUBSCRIBER_TTL_MS, type SubscriberCache } from "./cache.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
 
 const MAX_PROBES = 1_000;
+// Rows of the head of the queue read first by a claim (more only when they leave room).
+const FIRST_PAGE = 64;
+// A held claim is sent as the ingest prepared it for this long at most: the subscriber cache's
+// lifetime, so a change made by another process cannot be missed for longer than an ingest
+// would miss it; older, it is checked against the database first.
+const FRESH_MS = SUBSCRIBER_TTL_MS;
 
 /**
  * Claims: pending → delivering under a lease. Every statement here is a range or primary-key
  * lookup: a claim runs after every wake-up, so it must cost the same with ten pending rows or
  * a million.
  */
-export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(write: () => T) => T) {
+export function claimQueries(
+  sqlite: Database,
+  secrets: SecretBox,
+  relaxed: <T>(write: () => T) => T,
+  subscribers: SubscriberCache,
+) {
   // The head of the queue in time order (deliveries_due_idx), bounded.
-  const due = sqlite.query<{ id: string; webhook_id: string }, [number, number]>(
+  const due = sqlite.query<{ id: string; webhook_id: string }, [number, number, number]>(
     `SELECT id, webhook_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
-     ORDER BY next_attempt_at LIMIT ?2`,
+     ORDER BY next_attempt_at LIMIT ?2 OFFSET ?3`,
   );
   // One webhook's due rows (deliveries_webhook_due_idx).
   const dueOf = sqlite.query<{ id: string; webhook_id: string }, [string, number, number]>(
@@ -28,11 +41,29 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
      WHERE id = ?3 AND status = 'pending' RETURNING id`,
   );
   const loadOne = sqlite.query<SendRow, [string]>(`SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id = ?`);
-  // Claims only if the webhook is as it was when the delivery was prepared in memory.
-  const claimIfCurrent = sqlite.query<{ id: string }, [number, number, string, number]>(
-    `UPDATE deliveries SET status = 'delivering', lease_expires_at = ?1, updated_at = ?2
-     WHERE id = ?3 AND status = 'pending'
-       AND (SELECT updated_at FROM webhooks WHERE id = deliveries.webhook_id) = ?4 RETURNING id`,
+  // Renews a claim an ingest held for this process, if the lease is still the ingest's (no sweep
+  // recovered it, nobody else claimed it) and, for the first, the webhook is as the ingest read it.
+  const renewIfCurrent = sqlite.query<{ id: string }, [number, number, string, number, number]>(
+    `UPDATE deliveries SET lease_expires_at = ?1, updated_at = ?2
+     WHERE id = ?3 AND status = 'delivering' AND lease_expires_at = ?4
+       AND (SELECT updated_at FROM webhooks WHERE id = deliveries.webhook_id) = ?5 RETURNING id`,
+  );
+  const renew = sqlite.query<{ id: string }, [number, number, string, number]>(
+    `UPDATE deliveries SET lease_expires_at = ?1, updated_at = ?2
+     WHERE id = ?3 AND status = 'delivering' AND lease_expires_at = ?4 RETURNING id`,
+  );
+  const webhookState = sqlite.query<{ enabled: number; disabled_reason: string | null }, [string]>(
+    "SELECT enabled, disabled_reason FROM webhooks WHERE id = ?",
+  );
+  // A held delivery whose webhook was disabled after the ingest: failed, as the disable did to
+  // the pending ones.
+  const failHeld = sqlite.query<unknown, [string, number, string]>(
+    `UPDATE deliveries SET status = 'failed', lease_expires_at = NULL, next_attempt_at = NULL, last_error = ?1,
+       updated_at = ?2 WHERE id = ?3`,
+  );
+  const releaseHeldOne = sqlite.query<unknown, [number, string, number]>(
+    `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
+     WHERE id = ?2 AND status = 'delivering' AND lease_expires_at = ?3`,
   );
   const releaseOne = sqlite.query<unknown, [number, string]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
@@ -73,50 +104,89 @@ export function claimQueries(sqlite: Database, secrets: SecretBox, relaxed: <T>(
   return {
     async claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]> {
       if (opts.limit <= 0) return [];
+      // Read first, outside a write transaction: most searches of a busy dispatcher find nothing
+      // to take (its webhooks at their cap), and then nothing is written or committed. The claim
+      // below still checks each row is pending, so a row taken meanwhile is skipped.
+      const taken = new Map<string, number>();
+      const ids: string[] = [];
+      const room = (id: string) => opts.perWebhookCap - (opts.inflight.get(id) ?? 0) - (taken.get(id) ?? 0);
+      const scan = Math.max(FIRST_PAGE, opts.limit * 4);
+      const blocked = headBlockedBy;
+      const stillBlocked = blocked !== null && [...blocked].every((id) => (opts.inflight.get(id) ?? 0) >= opts.perWebhookCap);
+      let headFull = false;
+      if (!stillBlocked) {
+        // A first page, then the rest of the head only if a webhook seen so far still has room:
+        // with one busy webhook at its cap, a whole head of its rows would give nothing.
+        const first = due.all(now, FIRST_PAGE, 0);
+        pick(first, opts, taken, ids);
+        headFull = first.length === FIRST_PAGE;
+        let head = first;
+        if (headFull && ids.length < opts.limit && first.some((r) => room(r.webhook_id) > 0)) {
+          const rest = due.all(now, scan - FIRST_PAGE, FIRST_PAGE);
+          pick(rest, opts, taken, ids);
+          head = first.concat(rest);
+          headFull = rest.length === scan - FIRST_PAGE;
+        }
+        headBlockedBy = ids.length === 0 && headFull ? new Set(head.map((r) => r.webhook_id)) : null;
+      }
+      if (ids.length < opts.limit && (stillBlocked || headFull)) {
+        // The head of the queue belongs to webhooks at their cap (a slow receiver's backlog):
+        // look for due work of every other webhook directly, so it is not stuck behind them
+        // (no head-of-line blocking). Bounded per claim; the rotation reaches the others on the
+        // next wake-ups.
+        const hooks = enabledWebhooks.all();
+        const probes = Math.min(hooks.length, MAX_PROBES);
+        for (let i = 0; i < probes && ids.length < opts.limit; i++) {
+          const id = (hooks[(rotation + i) % hooks.length] as { id: string }).id;
+          const free = room(id);
+          if (free > 0) pick(dueOf.all(id, now, free), opts, taken, ids);
+        }
+        rotation = hooks.length > 0 ? (rotation + probes) % hooks.length : 0;
+      }
+      if (ids.length === 0) return [];
+      return relaxed(() => sqlite.transaction(() => claimIds(ids, now, opts.leaseMs)).immediate());
+    },
+    async confirmHeld(held: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+      const out: ClaimedDelivery[] = [];
+      const check: IngestClaimed[] = [];
+      for (const d of held) {
+        const c = d.claim;
+        if (c === undefined) continue;
+        // No webhook changed in this process since the ingest, and not longer ago than the
+        // cache lets another process's change go unseen: as prepared, and the ingest's lease
+        // still outlives a whole attempt (it was taken less than FRESH_MS ago).
+        if (c.webhookGeneration === subscribers.generation && now - c.delivery.createdAt <= FRESH_MS) out.push(c.delivery);
+        else check.push(c);
+      }
+      if (check.length === 0) return out;
       return relaxed(() =>
         sqlite.transaction(() => {
-          const scan = Math.max(64, opts.limit * 4);
-          const blocked = headBlockedBy;
-          const stillBlocked = blocked !== null && [...blocked].every((id) => (opts.inflight.get(id) ?? 0) >= opts.perWebhookCap);
-          const head = stillBlocked ? [] : due.all(now, scan);
-          const taken = new Map<string, number>();
-          const ids: string[] = [];
-          pick(head, opts, taken, ids);
-          if (!stillBlocked) headBlockedBy = ids.length === 0 && head.length === scan ? new Set(head.map((r) => r.webhook_id)) : null;
-          if (ids.length < opts.limit && (stillBlocked || head.length === scan)) {
-            // The head of the queue belongs to webhooks at their cap (a slow receiver's
-            // backlog): look for due work of every other webhook directly, so it is not
-            // stuck behind them (no head-of-line blocking).
-            // Bounded per claim; the rotation reaches the others on the next wake-ups.
-            const hooks = enabledWebhooks.all();
-            const probes = Math.min(hooks.length, MAX_PROBES);
-            for (let i = 0; i < probes && ids.length < opts.limit; i++) {
-              const id = (hooks[(rotation + i) % hooks.length] as { id: string }).id;
-              const free = opts.perWebhookCap - (opts.inflight.get(id) ?? 0) - (taken.get(id) ?? 0);
-              if (free > 0) pick(dueOf.all(id, now, free), opts, taken, ids);
+          for (const c of check) {
+            const { id } = c.delivery;
+            if (renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
+              out.push(c.delivery);
+              continue;
             }
-            rotation = hooks.length > 0 ? (rotation + probes) % hooks.length : 0;
+            if (!renew.get(now + leaseMs, now, id, c.leaseExpiresAt)) continue; // gone, or no longer ours
+            const hook = webhookState.get(c.delivery.webhookId);
+            if (hook && hook.enabled === 0) {
+              failHeld.run(disabledError(hook.disabled_reason ?? "manual"), now, id);
+              continue;
+            }
+            const row = loadOne.get(id);
+            // Decrypted inside the transaction: a secret that cannot be read rolls it back.
+            if (row) out.push(toClaimed(row, secrets));
           }
-          return ids.length === 0 ? [] : claimIds(ids, now, opts.leaseMs);
+          return out;
         }).immediate(),
       );
     },
-    /** Claims these fresh deliveries (the in-memory hand-off after an ingest commit). */
-    async claimByIds(deliveries: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-      if (deliveries.length === 0) return [];
-      return relaxed(() =>
+    async releaseHeld(held: NewDelivery[], now: number): Promise<void> {
+      const claims = held.flatMap((d) => (d.claim ? [d.claim] : []));
+      if (claims.length === 0) return;
+      relaxed(() =>
         sqlite.transaction(() => {
-          const out: ClaimedDelivery[] = [];
-          const reread: string[] = [];
-          for (const d of deliveries) {
-            const p = d.prepared;
-            // What the ingest prepared is still true: one write, nothing to read back.
-            if (p && claimIfCurrent.get(now + leaseMs, now, d.id, p.webhookUpdatedAt)) {
-              out.push({ ...p.delivery, status: "delivering" });
-            } else reread.push(d.id);
-          }
-          out.push(...claimIds(reread, now, leaseMs));
-          return out;
+          for (const c of claims) releaseHeldOne.run(now, c.delivery.id, c.leaseExpiresAt);
         }).immediate(),
       );
     },

@@ -3,12 +3,19 @@ import { matchesAny } from "../../domain/event-patterns.ts";
 import { envelope } from "../../domain/events/render.ts";
 import { newId } from "../../domain/ids.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
-import type { ClaimedDelivery, IngestClaim, IngestRequest, IngestResult, NewDelivery } from "../../domain/store.ts";
+import type {
+  ClaimedDelivery,
+  IngestClaim,
+  IngestRequest,
+  IngestResult,
+  IngestTake,
+  NewDelivery,
+} from "../../domain/store.ts";
 import type { TtlCache } from "./cache.ts";
 import { type EventRow, toEvent } from "./rows.ts";
 
-/** Slots taken by ingests of a transaction, to give back if it rolls back. */
-export type Taken = { claim: IngestClaim; webhookId: string }[];
+/** Room taken by ingests of a transaction, to give back if it rolls back. */
+export type Taken = { claim: IngestClaim; webhookId: string; as: IngestTake }[];
 
 interface Target {
   id: string;
@@ -42,7 +49,7 @@ interface Subscriber extends Target {
 export function ingestStatements(
   sqlite: Database,
   secrets: SecretBox,
-  cache?: TtlCache<unknown>,
+  cache: TtlCache<unknown>,
 ): (req: IngestRequest, taken?: Taken) => IngestResult {
   const findByKey = sqlite.query<EventRow, [string, string]>(
     "SELECT * FROM events WHERE tenant_id = ? AND idempotency_key = ?",
@@ -75,9 +82,7 @@ export function ingestStatements(
     plainPrevious: w.previous_secret === null ? null : secrets.decrypt(w.previous_secret),
   });
   const subscribersOf = (tenantId: string): Subscriber[] =>
-    cache
-      ? (cache.get(tenantId, () => subscribers.all(tenantId).map(prepare)) as Subscriber[])
-      : subscribers.all(tenantId).map(prepare);
+    cache.get(tenantId, () => subscribers.all(tenantId).map(prepare)) as Subscriber[];
 
   function ingestOne(req: IngestRequest, taken: Taken = []): IngestResult {
     const e = req.event;
@@ -101,18 +106,26 @@ export function ingestStatements(
     }
     const deliveries: NewDelivery[] = [];
     const t = e.createdAt;
+    const claim = req.claim;
+    const generation = cache.generation;
     for (const w of targets) {
       const id = newId("dlv", t);
-      const claim = req.claim;
-      const claimed = claim?.take(w.id) === true;
-      if (claimed && claim) taken.push({ claim, webhookId: w.id });
+      const as = claim?.take(w.id);
+      if (claim === undefined || as === undefined) {
+        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "pending", t, null, t, t);
+        deliveries.push({ id, webhookId: w.id });
+        continue;
+      }
+      taken.push({ claim, webhookId: w.id, as });
+      const leaseExpiresAt = t + claim.leaseMs;
+      insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "delivering", null, leaseExpiresAt, t, t);
       const delivery: ClaimedDelivery = {
         id,
         eventId: e.id,
         webhookId: w.id,
         tenantId: e.tenantId,
         eventType: e.type,
-        status: claimed ? "delivering" : "pending",
+        status: "delivering",
         attemptsCount: 0,
         retryBase: 0,
         retryStartedAt: null,
@@ -124,13 +137,11 @@ export function ingestStatements(
         previousSecret: w.plainPrevious,
         previousSecretExpiresAt: w.previous_secret_expires_at,
       };
-      if (claimed && claim) {
-        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "delivering", null, t + claim.leaseMs, t, t);
-        deliveries.push({ id, webhookId: w.id, claimed: delivery });
-      } else {
-        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "pending", t, null, t, t);
-        deliveries.push({ id, webhookId: w.id, prepared: { delivery, webhookUpdatedAt: w.updated_at } });
-      }
+      deliveries.push({
+        id,
+        webhookId: w.id,
+        claim: { as, delivery, leaseExpiresAt, webhookUpdatedAt: w.updated_at, webhookGeneration: generation },
+      });
     }
     return { kind: "created", event: e, deliveries };
   }
@@ -173,7 +184,7 @@ export function ingestQueries(sqlite: Database, secrets: SecretBox, cache: TtlCa
     try {
       return sqlite.transaction(() => requests.map((r) => ingestOne(r, taken))).immediate();
     } catch (err) {
-      for (const t of taken) t.claim.giveBack(t.webhookId);
+      for (const t of taken) t.claim.giveBack(t.webhookId, t.as);
       throw err;
     }
   }
