@@ -119,10 +119,27 @@ describe("the in-memory hand-off", () => {
     expect(handoff.size).toBe(2);
   });
 
+  test("Handoff is bounded in payload bytes too, so large events cannot fill memory", () => {
+    const perEntry = 1_000 + 512; // payload + the overhead counted per delivery
+    const handoff = new Handoff(100, 50, 8 * perEntry); // a quarter of the bytes per webhook: 2 entries
+    expect(["wh_a", "wh_a", "wh_a"].map((w) => handoff.reserve(w, 1_000))).toEqual(["ok", "ok", "webhook"]);
+    expect(["wh_b", "wh_b", "wh_c", "wh_c", "wh_d", "wh_d"].map((w) => handoff.reserve(w, 1_000))).toEqual(Array(6).fill("ok"));
+    expect(handoff.reserve("wh_e", 1_000)).toBe("all");
+    // Small payloads still fit where a large one does not.
+    handoff.unreserve("wh_d", 1_000);
+    expect(handoff.reserve("wh_e", 2_000)).toBe("all");
+    expect(handoff.reserve("wh_e", 100)).toBe("ok");
+    // Taking a delivery gives its bytes back.
+    const payload = "x".repeat(1_000);
+    handoff.add([0, 1].map((i) => ({ id: `dlv_a${i}`, webhookId: "wh_a", claim: { delivery: { payload } } }) as unknown as NewDelivery));
+    expect(handoff.take(1, 32, new Map())).toHaveLength(1);
+    expect(handoff.reserve("wh_a", 1_000)).toBe("ok");
+  });
+
   test("Handoff gives up the deliveries held since before a time, oldest first, and all of them on clear", () => {
     const handoff = new Handoff(100);
     const at = (id: string, webhookId: string, createdAt: number) =>
-      ({ id, webhookId, claim: { delivery: { createdAt } } }) as unknown as NewDelivery;
+      ({ id, webhookId, claim: { delivery: { createdAt, payload: "{}" } } }) as unknown as NewDelivery;
     put(handoff, [at("dlv_a0", "wh_a", 10), at("dlv_b0", "wh_b", 30), at("dlv_a1", "wh_a", 20), at("dlv_a2", "wh_a", 40)]);
     expect(handoff.takeOlderThan(25).map((d) => d.id)).toEqual(["dlv_a0", "dlv_a1"]);
     expect(handoff.size).toBe(2);

@@ -10,8 +10,10 @@ import { Handoff } from "./handoff.ts";
 const LEASE_MARGIN_MS = 5_000;
 // The longest the dispatcher sleeps with nothing due; the sweep also wakes it.
 const MAX_IDLE_MS = 30_000;
-// Held deliveries kept in memory at most; beyond, they stay pending and are found in the database.
-const MAX_HANDOFF = 10_000;
+// Held deliveries kept in memory at most, in number and in payload bytes (a quarter of each per
+// webhook); beyond, they stay pending and are found in the database.
+const MAX_HANDOFF = 20_000;
+const MAX_HANDOFF_BYTES = 32 * 1024 * 1024;
 // How often held deliveries are checked for a lease that could run out before they are sent.
 const HOLD_CHECK_MS = 1_000;
 
@@ -64,7 +66,7 @@ export class Dispatcher implements DispatchHandle {
   private readonly dbOnly = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {
-    this.handoff = new Handoff(deps.handoffMax ?? MAX_HANDOFF);
+    this.handoff = deps.handoffMax ? new Handoff(deps.handoffMax) : new Handoff(MAX_HANDOFF, undefined, MAX_HANDOFF_BYTES);
     this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
   }
 
@@ -97,7 +99,7 @@ export class Dispatcher implements DispatchHandle {
    */
   private readonly ingestClaim: IngestClaim = {
     leaseMs: 0, // set in the constructor
-    take: (webhookId) => {
+    take: (webhookId, payloadLength) => {
       if (!this.running) return undefined;
       const used = this.perWebhook.get(webhookId) ?? 0;
       if (this.inflight < this.deps.config.delivery.concurrency && used < this.deps.config.delivery.per_webhook_concurrency) {
@@ -105,16 +107,16 @@ export class Dispatcher implements DispatchHandle {
         this.perWebhook.set(webhookId, used + 1);
         return "send";
       }
-      const room = this.handoff.reserve(webhookId);
+      const room = this.handoff.reserve(webhookId, payloadLength);
       if (room === "ok") return "hold";
       // Pending in the database: only a scan finds it (the flags are harmless on a rollback).
       if (room === "webhook") this.dbOnly.add(webhookId);
       else this.dbBacklog = true;
       return undefined;
     },
-    giveBack: (webhookId, taken) => {
+    giveBack: (webhookId, taken, payloadLength) => {
       if (taken === "send") this.release(webhookId);
-      else this.handoff.unreserve(webhookId);
+      else this.handoff.unreserve(webhookId, payloadLength);
     },
   };
 

@@ -11,37 +11,51 @@ import type { NewDelivery } from "../domain/store.ts";
  */
 export class Handoff {
   private readonly byWebhook = new Map<string, WebhookQueue<NewDelivery>>();
-  /** Reserved or queued, per webhook and in all. */
-  private readonly usedBy = new Map<string, number>();
+  /** Reserved or queued, per webhook and in all: deliveries, and bytes (see cost). */
+  private readonly usedBy = new Map<string, { n: number; bytes: number }>();
   private used = 0;
+  private usedBytes = 0;
+  private readonly perWebhookBytes: number;
 
   /**
-   * `perWebhook` bounds one webhook's share (default a quarter of `max`): a receiver that hangs
-   * fills its own share, not the room of the others, whose deliveries then stay in memory.
+   * `max` deliveries and `maxBytes` (their payloads, each counted in full although fan-out
+   * deliveries share one) at most. `perWebhook` bounds one webhook's share (default a quarter
+   * of `max`, and a quarter of `maxBytes`): a receiver that hangs fills its own share, not the
+   * room of the others, whose deliveries then stay in memory.
    */
   constructor(
     private readonly max: number,
     private readonly perWebhook = Math.max(1, Math.floor(max / 4)),
-  ) {}
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {
+    this.perWebhookBytes = maxBytes / 4;
+  }
 
   /** Deliveries queued or reserved. */
   get size(): number {
     return this.used;
   }
 
-  /** Room for one more delivery of the webhook: "webhook" or "all" when there is none. */
-  reserve(webhookId: string): "ok" | "webhook" | "all" {
-    if (this.used >= this.max) return "all";
-    const mine = this.usedBy.get(webhookId) ?? 0;
-    if (mine >= this.perWebhook) return "webhook";
-    this.usedBy.set(webhookId, mine + 1);
+  /**
+   * Room for one more delivery of the webhook, whose payload is `payloadLength` characters:
+   * "webhook" or "all" when there is none.
+   */
+  reserve(webhookId: string, payloadLength = 0): "ok" | "webhook" | "all" {
+    const bytes = cost(payloadLength);
+    if (this.used >= this.max || this.usedBytes + bytes > this.maxBytes) return "all";
+    const mine = this.usedBy.get(webhookId) ?? { n: 0, bytes: 0 };
+    if (mine.n >= this.perWebhook || mine.bytes + bytes > this.perWebhookBytes) return "webhook";
+    mine.n++;
+    mine.bytes += bytes;
+    this.usedBy.set(webhookId, mine);
     this.used++;
+    this.usedBytes += bytes;
     return "ok";
   }
 
   /** Gives back a reservation whose transaction rolled back. */
-  unreserve(webhookId: string): void {
-    this.forget(webhookId, 1);
+  unreserve(webhookId: string, payloadLength = 0): void {
+    this.forget(webhookId, cost(payloadLength));
   }
 
   /** Queues deliveries whose room was reserved by their (committed) ingest. */
@@ -52,7 +66,7 @@ export class Handoff {
   /** Up to `limit` deliveries, shared out level by level (see takeLevelled). */
   take(limit: number, cap: number, inflight: ReadonlyMap<string, number>): NewDelivery[] {
     const out = takeLevelled(this.byWebhook, limit, cap, inflight);
-    for (const d of out) this.forget(d.webhookId, 1);
+    for (const d of out) this.forget(d.webhookId, costOf(d));
     return out;
   }
 
@@ -64,9 +78,10 @@ export class Handoff {
     const out: NewDelivery[] = [];
     for (const [id, q] of [...this.byWebhook]) {
       while (q.head < q.items.length && ((q.items[q.head] as NewDelivery).claim?.delivery.createdAt ?? 0) < createdBefore) {
-        out.push(q.items[q.head] as NewDelivery);
+        const d = q.items[q.head] as NewDelivery;
+        out.push(d);
         q.head++;
-        this.forget(id, 1);
+        this.forget(id, costOf(d));
       }
       if (q.head >= q.items.length) this.byWebhook.delete(id);
     }
@@ -80,13 +95,28 @@ export class Handoff {
     this.byWebhook.clear();
     this.usedBy.clear();
     this.used = 0;
+    this.usedBytes = 0;
     return out;
   }
 
-  private forget(webhookId: string, n: number): void {
-    const left = (this.usedBy.get(webhookId) ?? n) - n;
-    if (left > 0) this.usedBy.set(webhookId, left);
-    else this.usedBy.delete(webhookId);
-    this.used -= n;
+  private forget(webhookId: string, bytes: number): void {
+    const mine = this.usedBy.get(webhookId);
+    if (mine && mine.n > 1) {
+      mine.n--;
+      mine.bytes -= bytes;
+    } else this.usedBy.delete(webhookId);
+    this.used--;
+    this.usedBytes -= bytes;
   }
+}
+
+// What one held delivery keeps alive beyond its payload (its objects, headers, secret), roughly.
+const OVERHEAD_BYTES = 512;
+
+function cost(payloadLength: number): number {
+  return payloadLength + OVERHEAD_BYTES;
+}
+
+function costOf(d: NewDelivery): number {
+  return cost(d.claim?.delivery.payload.length ?? 0);
 }

@@ -142,12 +142,13 @@ export type IngestTake = "send" | "hold";
 export interface IngestClaim {
   leaseMs: number;
   /**
-   * Reserves room for a delivery of the webhook: a free slot ("send"), else a place in the
-   * hand-off ("hold"); undefined when neither (the delivery stays pending in the database).
+   * Reserves room for a delivery of the webhook whose payload is `payloadLength` characters: a
+   * free slot ("send"), else a place in the hand-off ("hold"); undefined when neither (the
+   * delivery stays pending in the database).
    */
-  take(webhookId: string): IngestTake | undefined;
+  take(webhookId: string, payloadLength: number): IngestTake | undefined;
   /** The transaction that took it rolled back. */
-  giveBack(webhookId: string, taken: IngestTake): void;
+  giveBack(webhookId: string, taken: IngestTake, payloadLength: number): void;
 }
 
 export interface IngestRequest {

@@ -15,7 +15,7 @@ import type { TtlCache } from "./cache.ts";
 import { type EventRow, toEvent } from "./rows.ts";
 
 /** Room taken by ingests of a transaction, to give back if it rolls back. */
-export type Taken = { claim: IngestClaim; webhookId: string; as: IngestTake }[];
+export type Taken = { claim: IngestClaim; webhookId: string; as: IngestTake; payloadLength: number }[];
 
 interface Target {
   id: string;
@@ -110,13 +110,13 @@ export function ingestStatements(
     const generation = cache.generation;
     for (const w of targets) {
       const id = newId("dlv", t);
-      const as = claim?.take(w.id);
+      const as = claim?.take(w.id, e.payload.length);
       if (claim === undefined || as === undefined) {
         insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "pending", t, null, t, t);
         deliveries.push({ id, webhookId: w.id });
         continue;
       }
-      taken.push({ claim, webhookId: w.id, as });
+      taken.push({ claim, webhookId: w.id, as, payloadLength: e.payload.length });
       const leaseExpiresAt = t + claim.leaseMs;
       insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "delivering", null, leaseExpiresAt, t, t);
       const delivery: ClaimedDelivery = {
@@ -184,7 +184,7 @@ export function ingestQueries(sqlite: Database, secrets: SecretBox, cache: TtlCa
     try {
       return sqlite.transaction(() => requests.map((r) => ingestOne(r, taken))).immediate();
     } catch (err) {
-      for (const t of taken) t.claim.giveBack(t.webhookId, t.as);
+      for (const t of taken) t.claim.giveBack(t.webhookId, t.as, t.payloadLength);
       throw err;
     }
   }
