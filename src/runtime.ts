@@ -53,9 +53,11 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
   let inFlight = () => 0;
+  let held = () => 0;
   const metrics = new Metrics({
     gauges: (now) => store.gauges(now),
     inFlight: () => inFlight(),
+    held: () => held(),
     now: () => clock.now(),
     outbound: () => outbound.pool?.stats(),
   });
@@ -73,6 +75,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
     ...(opts.handoffMax ? { handoffMax: opts.handoffMax } : {}),
   });
   inFlight = () => dispatcher.inFlight;
+  held = () => dispatcher.held;
   const deps: ApiDeps = {
     metrics,
     store,

@@ -40,6 +40,9 @@ describe("held by the dispatcher", () => {
     await publishN(5);
     await r.waitFor(1);
     expect(statusCounts()).toEqual({ delivering: 5 });
+    const metrics = await (await h.call("GET", "/metrics")).text();
+    expect(metrics).toMatch(/^hookline_deliveries_in_flight 1$/m);
+    expect(metrics).toMatch(/^hookline_deliveries_held 4$/m);
     const store = h.deps.store;
     const claimDue = store.claimDue.bind(store);
     let scans = 0;

@@ -165,7 +165,11 @@ export const PublishedSchema = t.Object(
   },
   { title: "PublishedEvent" },
 );
-const DeliveryStatus = t.Union([t.Literal("pending"), t.Literal("delivering"), t.Literal("succeeded"), t.Literal("failed")]);
+const DeliveryStatus = t.Union([t.Literal("pending"), t.Literal("delivering"), t.Literal("succeeded"), t.Literal("failed")], {
+  description:
+    "pending: waiting in the database for its first or next attempt; delivering: claimed by the dispatcher, being sent or " +
+    "waiting in its memory for a free slot of the webhook; succeeded; failed: retries exhausted, or its webhook disabled",
+});
 export const AttemptSchema = t.Object(
   {
     n: t.Integer(),

@@ -78,6 +78,11 @@ export class Dispatcher implements DispatchHandle {
     return this.inflight;
   }
 
+  /** Deliveries held in memory (claimed by their ingest) for a free slot. */
+  get held(): number {
+    return this.handoff.size;
+  }
+
   start(): void {
     this.running = true;
     this.holdTimer = setInterval(() => void this.releaseAgeingHolds(), HOLD_CHECK_MS);

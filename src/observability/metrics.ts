@@ -6,6 +6,8 @@ import type { AttemptResult, StoreGauges } from "../domain/store.ts";
 export interface MetricsSources {
   gauges(now: number): Promise<StoreGauges>;
   inFlight(): number;
+  /** Deliveries claimed by their ingest, waiting in memory for a free slot. */
+  held?(): number;
   now(): number;
   /** The pooled outbound client's connections; undefined with `delivery.client = "fetch"`. */
   outbound?(): PoolStats | undefined;
@@ -74,6 +76,14 @@ export class Metrics {
       registers: r,
       collect() {
         this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: "hookline_deliveries_held",
+      help: "Deliveries claimed by this process (status delivering) waiting in memory for a free slot.",
+      registers: r,
+      collect() {
+        this.set(sources.held?.() ?? 0);
       },
     });
     new Gauge({
