@@ -102,6 +102,39 @@ describe("held by the dispatcher", () => {
     expect(gone.received).toHaveLength(1);
   });
 
+  test("of a webhook disabled while they wait are failed, not given back to be sent, when they age out", async () => {
+    const clock = fakeClockAfterIssuedIds();
+    h = await harness(oneAtATime, { autoDispatch: true, clock });
+    await createEventTypes(h, ["member.added"]);
+    const r = receivers.track(receiver("hang"));
+    const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    await publishN(4);
+    await r.waitFor(1);
+    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
+    clock.advance(5_000);
+    expect(await h.dispatcher.releaseAgeingHolds()).toBe(3);
+    expect(statusCounts()).toEqual({ delivering: 1, failed: 3 });
+    r.release();
+    await Bun.sleep(100);
+    expect(r.received).toHaveLength(1);
+  });
+
+  test("the test event still goes to a disabled webhook, to its current URL", async () => {
+    h = await harness(oneAtATime, { autoDispatch: true });
+    await createEventTypes(h, ["member.added"]);
+    const r = receivers.track(receiver("hang"));
+    const moved = receivers.track(receiver(200));
+    const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    await publishN(1);
+    await r.waitFor(1);
+    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
+    expect((await h.call("POST", `/v1/webhooks/${wh.id}/test`)).status).toBe(202);
+    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { url: `${moved.url}/moved` } })).status).toBe(200);
+    r.release();
+    await moved.waitFor(1);
+    expect(moved.received[0]?.path).toBe("/moved");
+  });
+
   test("go back to pending when the dispatcher stops, so the next start sends them at once", async () => {
     h = await harness(oneAtATime, { autoDispatch: true });
     await createEventTypes(h, ["member.added"]);

@@ -170,6 +170,7 @@ export class Dispatcher implements DispatchHandle {
    */
   async dispatchOnce(now: number = this.deps.clock.now()): Promise<number> {
     this.scanNeeded = true;
+    this.dbBacklog = true;
     const started = await this.claimAndLaunch(now);
     await Promise.all([...this.tasks]);
     return started;

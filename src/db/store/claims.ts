@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { enqueue, takeLevelled, type WebhookQueue } from "../../domain/fair-share.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type { ClaimedDelivery, ClaimOptions, IngestClaimed, NewDelivery } from "../../domain/store.ts";
+import { TEST_EVENT_TYPE } from "../../domain/event-patterns.ts";
 import { disabledError } from "../../domain/webhooks/render.ts";
 import { SUBSCRIBER_TTL_MS, type SubscriberCache } from "./cache.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
@@ -36,9 +37,11 @@ export function claimQueries(
      ORDER BY next_attempt_at LIMIT ?3`,
   );
   const enabledWebhooks = sqlite.query<{ id: string }, []>("SELECT id FROM webhooks WHERE enabled = 1");
+  // Still due: the rows were read outside this transaction, and another process may have
+  // claimed, tried and rescheduled one meanwhile.
   const claimOne = sqlite.query<{ id: string }, [number, number, string]>(
     `UPDATE deliveries SET status = 'delivering', lease_expires_at = ?1, updated_at = ?2
-     WHERE id = ?3 AND status = 'pending' RETURNING id`,
+     WHERE id = ?3 AND status = 'pending' AND next_attempt_at <= ?2 RETURNING id`,
   );
   const loadOne = sqlite.query<SendRow, [string]>(`SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id = ?`);
   // Renews a claim an ingest held for this process, if the lease is still the ingest's (no sweep
@@ -65,6 +68,25 @@ export function claimQueries(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
      WHERE id = ?2 AND status = 'delivering' AND lease_expires_at = ?3`,
   );
+  const failHeldIfOurs = sqlite.query<unknown, [string, number, string, number]>(
+    `UPDATE deliveries SET status = 'failed', lease_expires_at = NULL, next_attempt_at = NULL, last_error = ?1,
+       updated_at = ?2 WHERE id = ?3 AND status = 'delivering' AND lease_expires_at = ?4`,
+  );
+
+  /**
+   * Why a held delivery of a now disabled webhook must not be sent (its disable failed the
+   * pending ones, not the held): the error to fail it with, or undefined when it may go. The
+   * test event goes to a disabled webhook too (API.md).
+   */
+  function disabledFor(c: IngestClaimed, states: Map<string, string | undefined>): string | undefined {
+    if (c.delivery.eventType === TEST_EVENT_TYPE) return undefined;
+    const id = c.delivery.webhookId;
+    if (!states.has(id)) {
+      const hook = webhookState.get(id);
+      states.set(id, hook && hook.enabled === 0 ? disabledError(hook.disabled_reason ?? "manual") : undefined);
+    }
+    return states.get(id);
+  }
   const releaseOne = sqlite.query<unknown, [number, string]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
      WHERE id = ?2 AND status = 'delivering'`,
@@ -159,18 +181,23 @@ export function claimQueries(
         else check.push(c);
       }
       if (check.length === 0) return out;
+      const states = new Map<string, string | undefined>();
       return relaxed(() =>
         sqlite.transaction(() => {
           for (const c of check) {
             const { id } = c.delivery;
-            if (renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
+            // Older but no change seen here: only another process could have changed the webhook
+            // (its updated_at tells). Changed here: read again whatever updated_at says (two
+            // writes in one millisecond keep it).
+            const unchanged = c.webhookGeneration === subscribers.generation;
+            if (unchanged && renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
               out.push(c.delivery);
               continue;
             }
             if (!renew.get(now + leaseMs, now, id, c.leaseExpiresAt)) continue; // gone, or no longer ours
-            const hook = webhookState.get(c.delivery.webhookId);
-            if (hook && hook.enabled === 0) {
-              failHeld.run(disabledError(hook.disabled_reason ?? "manual"), now, id);
+            const disabled = disabledFor(c, states);
+            if (disabled !== undefined) {
+              failHeld.run(disabled, now, id);
               continue;
             }
             const row = loadOne.get(id);
@@ -184,9 +211,15 @@ export function claimQueries(
     async releaseHeld(held: NewDelivery[], now: number): Promise<void> {
       const claims = held.flatMap((d) => (d.claim ? [d.claim] : []));
       if (claims.length === 0) return;
+      const states = new Map<string, string | undefined>();
       relaxed(() =>
         sqlite.transaction(() => {
-          for (const c of claims) releaseHeldOne.run(now, c.delivery.id, c.leaseExpiresAt);
+          for (const c of claims) {
+            // Pending again would let a claim send it to a webhook disabled while it was held.
+            const disabled = disabledFor(c, states);
+            if (disabled !== undefined) failHeldIfOurs.run(disabled, now, c.delivery.id, c.leaseExpiresAt);
+            else releaseHeldOne.run(now, c.delivery.id, c.leaseExpiresAt);
+          }
         }).immediate(),
       );
     },

@@ -17,7 +17,11 @@ export async function retryDelivery(
   const w = await deps.store.getWebhook(d.webhookId);
   if (!w) throw new NotFoundError("Delivery");
   if (!w.enabled) throw new ConflictError("The webhook is disabled; enable it before retrying its deliveries.");
-  if (d.status === "delivering") throw new ConflictError("An attempt of this delivery is in flight right now.");
+  if (d.status === "delivering") {
+    throw new ConflictError(
+      "This delivery is claimed by the dispatcher: an attempt is in flight, or it waits for a free slot of its webhook. Retry it once it has an outcome.",
+    );
+  }
   const loaded = await deps.store.loadForSend(d.id);
   if (!loaded) throw new NotFoundError("Delivery");
   if (loaded.payload === PRUNED) {
