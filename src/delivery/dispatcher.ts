@@ -12,8 +12,8 @@ const LEASE_MARGIN_MS = 5_000;
 const MAX_IDLE_MS = 30_000;
 // Held deliveries kept in memory at most, in number and in payload bytes (a quarter of each per
 // webhook); beyond, they stay pending and are found in the database.
-const MAX_HANDOFF = 20_000;
-const MAX_HANDOFF_BYTES = 32 * 1024 * 1024;
+const MAX_HANDOFF = 10_000;
+const MAX_HANDOFF_BYTES = 16 * 1024 * 1024;
 // How often held deliveries are checked for a lease that could run out before they are sent.
 const HOLD_CHECK_MS = 1_000;
 
