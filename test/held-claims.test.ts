@@ -1,19 +1,22 @@
 // Deliveries an ingest claims for this process while every slot of their webhook is busy: held
 // in memory (status delivering, under the ingest's lease) until a slot frees, then sent without
 // another write when nothing changed, or checked against the database when something did.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { newId } from "../src/domain/ids.ts";
 import type { IngestClaim, NewDelivery } from "../src/domain/store.ts";
-import { createEventTypes, createWebhook, fakeClockAfterIssuedIds, getDelivery, publishEvent, receiverTracker } from "./support/fixtures.ts";
+import {
+  cleanupAfterEach,
+  createEventTypes,
+  createWebhook,
+  fakeClockAfterIssuedIds,
+  getDelivery,
+  publishEvent,
+} from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { receiver } from "./support/receiver.ts";
 
 let h: Harness;
-const receivers = receiverTracker();
-afterEach(async () => {
-  await h?.close();
-  await receivers.stopAll();
-});
+const receivers = cleanupAfterEach(() => h);
 const open = { allow_http: true, allow_private_networks: true };
 const idOf = (d: NewDelivery | undefined): string => d?.id ?? "";
 // One attempt at a time per webhook: the second event's delivery onwards is held.

@@ -58,17 +58,13 @@ export function claimQueries(
   const webhookState = sqlite.query<{ enabled: number; disabled_reason: string | null }, [string]>(
     "SELECT enabled, disabled_reason FROM webhooks WHERE id = ?",
   );
-  // A held delivery whose webhook was disabled after the ingest: failed, as the disable did to
-  // the pending ones.
-  const failHeld = sqlite.query<unknown, [string, number, string]>(
-    `UPDATE deliveries SET status = 'failed', lease_expires_at = NULL, next_attempt_at = NULL, last_error = ?1,
-       updated_at = ?2 WHERE id = ?3`,
-  );
   const releaseHeldOne = sqlite.query<unknown, [number, string, number]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
      WHERE id = ?2 AND status = 'delivering' AND lease_expires_at = ?3`,
   );
-  const failHeldIfOurs = sqlite.query<unknown, [string, number, string, number]>(
+  // A held delivery whose webhook was disabled after the ingest: failed, as the disable did to
+  // the pending ones (if the lease is still the one given).
+  const failHeld = sqlite.query<unknown, [string, number, string, number]>(
     `UPDATE deliveries SET status = 'failed', lease_expires_at = NULL, next_attempt_at = NULL, last_error = ?1,
        updated_at = ?2 WHERE id = ?3 AND status = 'delivering' AND lease_expires_at = ?4`,
   );
@@ -197,7 +193,7 @@ export function claimQueries(
             if (!renew.get(now + leaseMs, now, id, c.leaseExpiresAt)) continue; // gone, or no longer ours
             const disabled = disabledFor(c, states);
             if (disabled !== undefined) {
-              failHeld.run(disabled, now, id);
+              failHeld.run(disabled, now, id, now + leaseMs);
               continue;
             }
             const row = loadOne.get(id);
@@ -217,7 +213,7 @@ export function claimQueries(
           for (const c of claims) {
             // Pending again would let a claim send it to a webhook disabled while it was held.
             const disabled = disabledFor(c, states);
-            if (disabled !== undefined) failHeldIfOurs.run(disabled, now, c.delivery.id, c.leaseExpiresAt);
+            if (disabled !== undefined) failHeld.run(disabled, now, c.delivery.id, c.leaseExpiresAt);
             else releaseHeldOne.run(now, c.delivery.id, c.leaseExpiresAt);
           }
         }).immediate(),
