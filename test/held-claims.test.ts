@@ -6,14 +6,16 @@ import { newId } from "../src/domain/ids.ts";
 import type { IngestClaim, NewDelivery } from "../src/domain/store.ts";
 import {
   cleanupAfterEach,
+  countScans,
   createEventTypes,
+  type FakeClock,
   createWebhook,
   fakeClockAfterIssuedIds,
   getDelivery,
   publishEvent,
 } from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
-import { receiver } from "./support/receiver.ts";
+import { type Receiver, receiver } from "./support/receiver.ts";
 
 let h: Harness;
 const receivers = cleanupAfterEach(() => h);
@@ -30,29 +32,29 @@ const statusCounts = () =>
       .map((s) => [s.status, s.n]),
   );
 
+/** A dispatching harness with one webhook whose receiver hangs until released. */
+async function hangingWebhook(clock?: FakeClock): Promise<{ r: Receiver; webhookId: string }> {
+  h = await harness(oneAtATime, { autoDispatch: true, ...(clock ? { clock } : {}) });
+  await createEventTypes(h, ["member.added"]);
+  const r = receivers.track(receiver("hang"));
+  const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+  return { r, webhookId: wh.id };
+}
+
 async function publishN(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { i } });
 }
 
 describe("held by the dispatcher", () => {
   test("are claimed by their ingest, then sent one per freed slot, each once, without a search of the database", async () => {
-    h = await harness(oneAtATime, { autoDispatch: true });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
-    await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    const { r } = await hangingWebhook();
     await publishN(5);
     await r.waitFor(1);
     expect(statusCounts()).toEqual({ delivering: 5 });
     const metrics = await (await h.call("GET", "/metrics")).text();
     expect(metrics).toMatch(/^hookline_deliveries_in_flight 1$/m);
     expect(metrics).toMatch(/^hookline_deliveries_held 4$/m);
-    const store = h.deps.store;
-    const claimDue = store.claimDue.bind(store);
-    let scans = 0;
-    store.claimDue = (now, opts) => {
-      scans++;
-      return claimDue(now, opts);
-    };
+    const scans = countScans(h);
     r.fallback = 200;
     r.release();
     await r.waitFor(5);
@@ -61,7 +63,7 @@ describe("held by the dispatcher", () => {
     expect(r.received).toHaveLength(5);
     expect(statusCounts()).toEqual({ succeeded: 5 });
     // At most the one look when the hand-off runs empty (there may be work it never held).
-    expect(scans).toBeLessThanOrEqual(1);
+    expect(scans.count).toBeLessThanOrEqual(1);
   });
 
   test("follow a change of their webhook made while they wait: the new URL, not the one of the ingest", async () => {
@@ -81,13 +83,10 @@ describe("held by the dispatcher", () => {
   });
 
   test("are not sent once their webhook is disabled (failed, like its pending ones) or deleted", async () => {
-    h = await harness(oneAtATime, { autoDispatch: true });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
-    const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/a`, events: ["member.added"] });
+    const { r, webhookId } = await hangingWebhook();
     await publishN(3);
     await r.waitFor(1);
-    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
+    expect((await h.call("PATCH", `/v1/webhooks/${webhookId}`, { body: { enabled: false } })).status).toBe(200);
     r.release();
     await Bun.sleep(100);
     expect(r.received).toHaveLength(1);
@@ -107,13 +106,10 @@ describe("held by the dispatcher", () => {
 
   test("of a webhook disabled while they wait are failed, not given back to be sent, when they age out", async () => {
     const clock = fakeClockAfterIssuedIds();
-    h = await harness(oneAtATime, { autoDispatch: true, clock });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
-    const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    const { r, webhookId } = await hangingWebhook(clock);
     await publishN(4);
     await r.waitFor(1);
-    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
+    expect((await h.call("PATCH", `/v1/webhooks/${webhookId}`, { body: { enabled: false } })).status).toBe(200);
     clock.advance(5_000);
     expect(await h.dispatcher.releaseAgeingHolds()).toBe(3);
     expect(statusCounts()).toEqual({ delivering: 1, failed: 3 });
@@ -123,26 +119,20 @@ describe("held by the dispatcher", () => {
   });
 
   test("the test event still goes to a disabled webhook, to its current URL", async () => {
-    h = await harness(oneAtATime, { autoDispatch: true });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
+    const { r, webhookId } = await hangingWebhook();
     const moved = receivers.track(receiver(200));
-    const wh = await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
     await publishN(1);
     await r.waitFor(1);
-    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
-    expect((await h.call("POST", `/v1/webhooks/${wh.id}/test`)).status).toBe(202);
-    expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { url: `${moved.url}/moved` } })).status).toBe(200);
+    expect((await h.call("PATCH", `/v1/webhooks/${webhookId}`, { body: { enabled: false } })).status).toBe(200);
+    expect((await h.call("POST", `/v1/webhooks/${webhookId}/test`)).status).toBe(202);
+    expect((await h.call("PATCH", `/v1/webhooks/${webhookId}`, { body: { url: `${moved.url}/moved` } })).status).toBe(200);
     r.release();
     await moved.waitFor(1);
     expect(moved.received[0]?.path).toBe("/moved");
   });
 
   test("go back to pending when the dispatcher stops, so the next start sends them at once", async () => {
-    h = await harness(oneAtATime, { autoDispatch: true });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
-    await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    const { r } = await hangingWebhook();
     await publishN(4);
     await r.waitFor(1);
     expect(statusCounts()).toEqual({ delivering: 4 });
@@ -154,10 +144,7 @@ describe("held by the dispatcher", () => {
 
   test("go back to the database before their lease could run out, and are then sent from there once", async () => {
     const clock = fakeClockAfterIssuedIds();
-    h = await harness(oneAtATime, { autoDispatch: true, clock });
-    await createEventTypes(h, ["member.added"]);
-    const r = receivers.track(receiver("hang"));
-    await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
+    const { r } = await hangingWebhook(clock);
     await publishN(4);
     await r.waitFor(1);
     // Lease = timeout 5 s + 5 s margin. Still 6 s left at the next check: kept.

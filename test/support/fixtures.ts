@@ -100,6 +100,18 @@ export function cleanupAfterEach(current: () => Harness | undefined): ReceiverTr
   return receivers;
 }
 
+/** Counts the dispatcher's searches of the database (store.claimDue calls) from now on. */
+export function countScans(h: Harness): { readonly count: number } {
+  const store = h.deps.store;
+  const claimDue = store.claimDue.bind(store);
+  const counter = { count: 0 };
+  store.claimDue = (now, opts) => {
+    counter.count++;
+    return claimDue(now, opts);
+  };
+  return counter;
+}
+
 // ---- typed JSON -----------------------------------------------------------------------------
 
 /** The response body as `T` (a cast: the test asserts what matters). */
