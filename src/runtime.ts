@@ -4,6 +4,8 @@ import { RateLimiter } from "./api/rate-limit.ts";
 import type { Config } from "./config/types.ts";
 import { checkStoredSecrets, type StoredSecrets } from "./db/secrets-migration.ts";
 import { createSqliteStore } from "./db/sqlite-store.ts";
+import { localWriter, type Writer } from "./db/writer/ops.ts";
+import { startWriterThread } from "./db/writer/thread.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
 import { createHttpPool, type HttpPool } from "./delivery/http-pool.ts";
@@ -30,6 +32,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   deps: ApiDeps;
   dispatcher: Dispatcher;
+  /** Where the hot-path writes run (the store closes it). */
+  writer: Writer;
   /** Closes idle outbound connections; after the dispatcher has stopped. */
   closeOutbound(): void;
   /** How webhook secrets are stored, for the start-up warning. */
@@ -49,7 +53,18 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   // the key cannot read (no key, another key) is refused here, before anything is sent.
   const secrets = createSecretBox(config.security.encryption_key);
   const stored = checkStoredSecrets(sqlite, secrets);
-  const store = createSqliteStore(sqlite, { secrets });
+  // The hot-path writes on a thread of their own with a second connection; an in-memory
+  // database cannot be shared with one, so it keeps them on this connection.
+  const writer =
+    config.database.path === ":memory:"
+      ? localWriter(sqlite, secrets)
+      : startWriterThread({
+          path: config.database.path,
+          synchronous: config.database.synchronous,
+          busyTimeoutMs: config.database.busy_timeout,
+          encryptionKey: config.security.encryption_key,
+        });
+  const store = createSqliteStore(sqlite, { secrets, writer });
   const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
   let inFlight = () => 0;
@@ -95,6 +110,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   return {
     deps,
     dispatcher,
+    writer,
     closeOutbound: () => outbound.pool?.close(),
     secretsAtRest: { ...stored, keyConfigured: secrets.enabled },
   };

@@ -75,13 +75,13 @@ describe("the in-memory hand-off", () => {
     await createEventTypes(h, ["member.added"]);
     const r = receivers.track(receiver(200));
     await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
-    h.sqlite.run("PRAGMA query_only = ON"); // the commit fails, as on a full disk
+    await h.refuseWrites(true); // the commit fails, as on a full disk
     const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type: "member.added", data: {} } });
     expect(res.status).toBe(503);
     await Bun.sleep(50);
     expect(r.received).toHaveLength(0);
     expect(h.dispatcher.inFlight).toBe(0);
-    h.sqlite.run("PRAGMA query_only = OFF");
+    await h.refuseWrites(false);
     await publishEvent(h, { tenant_id: "acme", type: "member.added", data: {} });
     await r.waitFor(1);
   });

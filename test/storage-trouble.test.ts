@@ -9,7 +9,7 @@ afterEach(async () => h?.close());
 test("writes answer 503 storage_unavailable while the database refuses writes, then recover", async () => {
   h = await harness({}, { autoDispatch: true });
   // query_only makes every write fail with SQLITE_READONLY, as a read-only volume would.
-  h.sqlite.run("PRAGMA query_only = ON");
+  await h.refuseWrites(true);
   const refused = await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } });
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("5");
@@ -19,7 +19,7 @@ test("writes answer 503 storage_unavailable while the database refuses writes, t
   const ready = await h.call("GET", "/readyz", { key: null });
   expect(ready.status).toBe(503);
 
-  h.sqlite.run("PRAGMA query_only = OFF");
+  await h.refuseWrites(false);
   expect((await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } })).status).toBe(201);
   expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
 });

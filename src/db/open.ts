@@ -10,18 +10,20 @@ export interface OpenOptions {
 }
 
 /**
- * Opens the one connection this process uses. WAL lets readers run beside the writer;
+ * Opens a connection (the main thread's, or the writer thread's). WAL lets readers run beside the writer;
  * synchronous=FULL (the default) makes a committed 202 survive power loss, NORMAL only a crash.
  */
 export function openDatabase(opts: OpenOptions): Database {
   if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
   const sqlite = new Database(opts.path, { create: true, strict: true });
+  // First: the pragmas below may need a lock another connection (the writer thread's, or the
+  // main thread's when this is the writer) holds for a moment.
+  sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
   // Takes effect only on a new, empty file (before the first table): retention can then give
   // freed pages back to the file system a few at a time (incremental_vacuum in the sweep)
   // instead of needing a blocking VACUUM. `hookline vacuum` converts an older file.
   sqlite.run("PRAGMA auto_vacuum = INCREMENTAL");
   sqlite.run("PRAGMA journal_mode = WAL");
-  sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
   sqlite.run(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
   sqlite.run("PRAGMA foreign_keys = ON");
   // The default 2 MB page cache is smaller than the hot indexes of a busy outbox; 32 MB keeps

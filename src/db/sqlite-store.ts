@@ -10,17 +10,20 @@ import { subscriberCache } from "./store/cache.ts";
 import { relaxedWrites } from "./store/relaxed.ts";
 import { dispatchQueries } from "./store/dispatch.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
-import { ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
+import { ingestPlanner, ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
 import { keyQueries } from "./store/keys.ts";
 import { maintenanceQueries } from "./store/maintenance.ts";
 import { statsQueries } from "./store/stats.ts";
 import { storageProblem } from "./store/sqlite-errors.ts";
 import { webhookQueries } from "./store/webhooks.ts";
+import { localWriter, type Writer } from "./writer/ops.ts";
 
 /**
- * The SQLite implementation of the store seam. Each method runs synchronous calls (bun:sqlite
- * has no async API) and is async only to honour the interface. Management paths use drizzle;
- * the hot paths (ingest, claim, outcomes) use prepared statements.
+ * The SQLite implementation of the store seam. Management paths and reads run synchronous
+ * calls on `sqlite` (bun:sqlite has no async API) and are async only to honour the interface;
+ * the hot-path writes (ingest batches, claims, attempt outcomes) go to the writer, in
+ * production a thread with its own connection (writer/thread.ts). Management paths use
+ * drizzle; the hot paths use prepared statements.
  */
 export interface SqliteStoreOptions {
   /**
@@ -28,38 +31,55 @@ export interface SqliteStoreOptions {
    * a database not yet migrated are read as they are). Default: no key, secrets in plaintext.
    */
   secrets?: SecretBox;
+  /** Where the hot-path writes run. Default: on `sqlite` itself, in this thread. */
+  writer?: Writer;
 }
 
 export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {}): Store {
   const db = drizzle(sqlite, { schema });
   const secrets = opts.secrets ?? createSecretBox(undefined);
-  // Fan-out targets per tenant; every webhook write below clears it.
+  const writer = opts.writer ?? localWriter(sqlite, secrets);
+  // Fan-out targets per tenant; every webhook write below clears it, and the writer's.
   const subscribers = subscriberCache();
-  const changed = () => subscribers.clear();
-  const { ingest, drainIngests } = ingestQueries(sqlite, secrets, subscribers);
+  const changed = () => {
+    subscribers.clear();
+    writer.webhooksChanged();
+  };
+  const { ingest, drainIngests } = ingestQueries(ingestPlanner(sqlite, secrets, subscribers), (plans) => writer.ingest(plans));
   const relaxed = relaxedWrites(sqlite);
+  const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
   return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
     ...webhookQueries(db, secrets, changed),
     ingest,
     ...deliveryQueries(sqlite, secrets, changed),
-    ...claimQueries(sqlite, secrets, relaxed, subscribers),
-    ...dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed),
+    ...claimQueries(sqlite, secrets, relaxed, subscribers, (ids, now, leaseMs) => writer.claim(ids, now, leaseMs)),
+    recoverExpiredLeases: dispatch.recoverExpiredLeases,
+    nextDueAt: dispatch.nextDueAt,
+    disableFailingWebhooks: dispatch.disableFailingWebhooks,
+    async recordOutcomes(outcomes, now, disableAfterMs) {
+      const disabled = await writer.recordOutcomes(outcomes, now, disableAfterMs);
+      // The writer cleared its own cache; ingests here must stop fanning out to them too.
+      if (disabled.length > 0) subscribers.clear();
+      return disabled;
+    },
     ...maintenanceQueries(sqlite),
     ...statsQueries(sqlite),
     async ping(): Promise<boolean> {
+      // Both connections: management writes use this one, the hot paths the writer's.
       try {
         // BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing.
         sqlite.run("BEGIN IMMEDIATE");
         sqlite.run("ROLLBACK");
-        return true;
       } catch {
         return false;
       }
+      return writer.ping();
     },
     async close(): Promise<void> {
-      drainIngests();
+      await drainIngests();
+      await writer.close();
       sqlite.close();
     },
   });

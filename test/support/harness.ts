@@ -42,13 +42,18 @@ export interface Harness {
   deps: ApiDeps;
   /** Not started unless `autoDispatch`: tests drive it with `dispatchOnce(now)`. */
   dispatcher: Dispatcher;
-  /** The one connection, for tests that must break or inspect the storage itself. */
+  /** The main thread's connection, for tests that inspect the storage (the writer thread has its own). */
   sqlite: Database;
   app: ReturnType<typeof createApp>;
   dir: string;
   /** Calls the app over HTTP on a loopback port, with a JSON body and the given key (default root). */
   call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   key(tenant: string, role: Role): Promise<string>;
+  /**
+   * Makes every write fail with SQLITE_READONLY (a read-only volume, a full disk), on both
+   * connections (this one and the writer thread's), or lets them through again.
+   */
+  refuseWrites(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,7 +64,7 @@ export async function harness(
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
   const { sqlite } = openMigrated(config);
-  const { deps, dispatcher, closeOutbound } = createRuntime(config, sqlite, {
+  const { deps, dispatcher, writer, closeOutbound } = createRuntime(config, sqlite, {
     logger: createLogger("silent"),
     resolver: extra.resolver ?? publicResolver,
     random: extra.random ?? (() => 0.5),
@@ -98,6 +103,10 @@ export async function harness(
     async key(tenant, role) {
       const created = await createKey(deps, "operator", { tenant_id: tenant, role, name: `${tenant}-${role}` });
       return created.key;
+    },
+    async refuseWrites(on) {
+      sqlite.run(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
+      await writer.setQueryOnly(on);
     },
     async close() {
       await http.stop(true);

@@ -25,6 +25,7 @@ export function claimQueries(
   secrets: SecretBox,
   relaxed: <T>(write: () => T) => T,
   subscribers: SubscriberCache,
+  claim: (ids: string[], now: number, leaseMs: number) => Promise<ClaimedDelivery[]>,
 ) {
   // The head of the queue in time order (deliveries_due_idx), bounded.
   const due = sqlite.query<{ id: string; webhook_id: string }, [number, number, number]>(
@@ -37,12 +38,6 @@ export function claimQueries(
      ORDER BY next_attempt_at LIMIT ?3`,
   );
   const enabledWebhooks = sqlite.query<{ id: string }, []>("SELECT id FROM webhooks WHERE enabled = 1");
-  // Still due: the rows were read outside this transaction, and another process may have
-  // claimed, tried and rescheduled one meanwhile.
-  const claimOne = sqlite.query<{ id: string }, [number, number, string]>(
-    `UPDATE deliveries SET status = 'delivering', lease_expires_at = ?1, updated_at = ?2
-     WHERE id = ?3 AND status = 'pending' AND next_attempt_at <= ?2 RETURNING id`,
-  );
   const loadOne = sqlite.query<SendRow, [string]>(`SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id = ?`);
   // Renews a claim an ingest held for this process, if the lease is still the ingest's (no sweep
   // recovered it, nobody else claimed it) and, for the first, the webhook is as the ingest read it.
@@ -107,18 +102,6 @@ export function claimQueries(
     ids.push(...takeLevelled(queues, opts.limit - ids.length, opts.perWebhookCap, opts.inflight, taken));
   }
 
-  /** Marks `ids` claimed and reads what sending them needs; ids no longer pending are skipped. */
-  function claimIds(ids: string[], now: number, leaseMs: number): ClaimedDelivery[] {
-    const out: ClaimedDelivery[] = [];
-    for (const id of ids) {
-      if (!claimOne.get(now + leaseMs, now, id)) continue;
-      const row = loadOne.get(id);
-      // Decrypted inside the transaction: a secret that cannot be read rolls the claim back.
-      if (row) out.push(toClaimed(row, secrets));
-    }
-    return out;
-  }
-
   return {
     async claimDue(now: number, opts: ClaimOptions): Promise<ClaimedDelivery[]> {
       if (opts.limit <= 0) return [];
@@ -162,7 +145,7 @@ export function claimQueries(
         rotation = hooks.length > 0 ? (rotation + probes) % hooks.length : 0;
       }
       if (ids.length === 0) return [];
-      return relaxed(() => sqlite.transaction(() => claimIds(ids, now, opts.leaseMs)).immediate());
+      return claim(ids, now, opts.leaseMs);
     },
     async confirmHeld(held: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
       const out: ClaimedDelivery[] = [];
@@ -228,4 +211,33 @@ export function claimQueries(
       );
     },
   };
+}
+
+/**
+ * The write of a claim (on the writer's connection): marks `ids` delivering under a lease, in
+ * one relaxed transaction, and reads what sending them needs; ids no longer due are skipped.
+ */
+export function claimWriter(sqlite: Database, secrets: SecretBox, relaxed: <T>(write: () => T) => T) {
+  // Still due: the rows were read outside this transaction, and another process may have
+  // claimed, tried and rescheduled one meanwhile.
+  const claimOne = sqlite.query<{ id: string }, [number, number, string]>(
+    `UPDATE deliveries SET status = 'delivering', lease_expires_at = ?1, updated_at = ?2
+     WHERE id = ?3 AND status = 'pending' AND next_attempt_at <= ?2 RETURNING id`,
+  );
+  const loadOne = sqlite.query<SendRow, [string]>(`SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id = ?`);
+  return (ids: string[], now: number, leaseMs: number): ClaimedDelivery[] =>
+    relaxed(() =>
+      sqlite
+        .transaction(() => {
+          const out: ClaimedDelivery[] = [];
+          for (const id of ids) {
+            if (!claimOne.get(now + leaseMs, now, id)) continue;
+            const row = loadOne.get(id);
+            // Decrypted inside the transaction: a secret that cannot be read rolls the claim back.
+            if (row) out.push(toClaimed(row, secrets));
+          }
+          return out;
+        })
+        .immediate(),
+    );
 }

@@ -161,7 +161,8 @@ export function dispatchQueries(
   }
 
   return {
-    async recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]> {
+    /** Synchronous, on the writer's connection: the store's recordOutcomes sends it there. */
+    recordOutcomesNow(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): string[] {
       const disabled: string[] = [];
       relaxed(() =>
         sqlite.transaction(() => {

@@ -5,6 +5,7 @@ import { newId } from "../../domain/ids.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
   ClaimedDelivery,
+  EventRecord,
   IngestClaim,
   IngestRequest,
   IngestResult,
@@ -14,7 +15,7 @@ import type {
 import type { TtlCache } from "./cache.ts";
 import { type EventRow, toEvent } from "./rows.ts";
 
-/** Room taken by ingests of a transaction, to give back if it rolls back. */
+/** Room taken by an ingest's plan, to give back if its write does not create it. */
 export type Taken = { claim: IngestClaim; webhookId: string; as: IngestTake; payloadLength: number }[];
 
 interface Target {
@@ -31,6 +32,7 @@ interface Target {
 // At most this many events share one transaction (one fsync): big enough to amortise the sync,
 // small enough to keep each synchronous database call short for the event loop.
 const MAX_BATCH = 512;
+const IN_FLIGHT = 2;
 
 interface Pending {
   request: IngestRequest;
@@ -38,7 +40,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** The statements of one ingest, synchronous: callers run it inside their own transaction. */
+/** A subscriber as the fan-out uses it: parsed and decrypted once per tenant, not per event. */
 interface Subscriber extends Target {
   patterns: string[];
   parsedHeaders: Record<string, string>;
@@ -46,34 +48,32 @@ interface Subscriber extends Target {
   plainPrevious: string | null;
 }
 
-export function ingestStatements(
-  sqlite: Database,
-  secrets: SecretBox,
-  cache: TtlCache<unknown>,
-): (req: IngestRequest, taken?: Taken) => IngestResult {
-  const findByKey = sqlite.query<EventRow, [string, string]>(
-    "SELECT * FROM events WHERE tenant_id = ? AND idempotency_key = ?",
-  );
-  const forgetKey = sqlite.query<unknown, [string]>("UPDATE events SET idempotency_key = NULL WHERE id = ?");
-  const countDeliveries = sqlite.query<{ n: number }, [string]>(
-    "SELECT count(*) AS n FROM deliveries WHERE event_id = ?",
-  );
-  const insertEvent = sqlite.query<unknown, [string, string, string, string, string | null, string | null, number]>(
-    "INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-  );
+/**
+ * What an ingest writes, decided before the write: the event, and a row per fanned-out
+ * delivery with the status its claim gave it. Plain data, so the writer may be another thread.
+ */
+export interface IngestPlan {
+  event: EventRecord;
+  idempotencySince: number;
+  rows: { id: string; webhookId: string; status: "pending" | "delivering"; leaseExpiresAt: number | null }[];
+}
+
+/** What the write of a plan found: created as planned, or an earlier event owns the key. */
+export type IngestWritten =
+  | { kind: "created" }
+  | { kind: "replay"; event: EventRecord; deliveries: number }
+  | { kind: "conflict"; event: EventRecord };
+
+/**
+ * The read side of an ingest: the subscribers it fans out to (cached per tenant), an id per
+ * delivery, and the room its claim takes. Runs before the write, on the thread that owns the
+ * claim; room taken is listed in `taken` to be given back if the write does not create.
+ */
+export function ingestPlanner(sqlite: Database, secrets: SecretBox, cache: TtlCache<unknown>) {
   const TARGET = "id, updated_at, events, url, headers, secret, previous_secret, previous_secret_expires_at";
   const subscribers = sqlite.query<Target, [string]>(`SELECT ${TARGET} FROM webhooks WHERE tenant_id = ? AND enabled = 1`);
   const webhookOf = sqlite.query<Target, [string, string]>(`SELECT ${TARGET} FROM webhooks WHERE id = ? AND tenant_id = ?`);
-  const insertDelivery = sqlite.query<
-    unknown,
-    [string, string, string, string, string, string, number | null, number | null, number, number]
-  >(
-    `INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts_count, next_attempt_at,
-       lease_expires_at, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)`,
-  );
 
-  // Parsed and decrypted once per tenant, not once per event.
   const prepare = (w: Target): Subscriber => ({
     ...w,
     patterns: JSON.parse(w.events) as string[],
@@ -84,19 +84,8 @@ export function ingestStatements(
   const subscribersOf = (tenantId: string): Subscriber[] =>
     cache.get(tenantId, () => subscribers.all(tenantId).map(prepare)) as Subscriber[];
 
-  function ingestOne(req: IngestRequest, taken: Taken = []): IngestResult {
+  return function plan(req: IngestRequest, taken: Taken): { plan: IngestPlan; deliveries: NewDelivery[] } {
     const e = req.event;
-    if (e.idempotencyKey !== null) {
-      const prior = findByKey.get(e.tenantId, e.idempotencyKey);
-      if (prior && prior.created_at >= req.idempotencySince) {
-        const event = toEvent(prior);
-        if (prior.request_hash !== e.requestHash) return { kind: "conflict", event };
-        return { kind: "replay", event, deliveries: countDeliveries.get(prior.id)?.n ?? 0 };
-      }
-      // Outside the window: the old event keeps its history but no longer owns the key.
-      if (prior) forgetKey.run(prior.id);
-    }
-    insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.idempotencyKey, e.requestHash, e.createdAt);
     let targets: Subscriber[];
     if (req.onlyWebhookId !== undefined) {
       const only = webhookOf.get(req.onlyWebhookId, e.tenantId);
@@ -104,6 +93,7 @@ export function ingestStatements(
     } else {
       targets = subscribersOf(e.tenantId).filter((w) => matchesAny(w.patterns, e.type));
     }
+    const rows: IngestPlan["rows"] = [];
     const deliveries: NewDelivery[] = [];
     const t = e.createdAt;
     const claim = req.claim;
@@ -112,13 +102,13 @@ export function ingestStatements(
       const id = newId("dlv", t);
       const as = claim?.take(w.id, e.payload.length);
       if (claim === undefined || as === undefined) {
-        insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "pending", t, null, t, t);
+        rows.push({ id, webhookId: w.id, status: "pending", leaseExpiresAt: null });
         deliveries.push({ id, webhookId: w.id });
         continue;
       }
       taken.push({ claim, webhookId: w.id, as, payloadLength: e.payload.length });
       const leaseExpiresAt = t + claim.leaseMs;
-      insertDelivery.run(id, e.id, w.id, e.tenantId, e.type, "delivering", null, leaseExpiresAt, t, t);
+      rows.push({ id, webhookId: w.id, status: "delivering", leaseExpiresAt });
       const delivery: ClaimedDelivery = {
         id,
         eventId: e.id,
@@ -143,10 +133,72 @@ export function ingestStatements(
         claim: { as, delivery, leaseExpiresAt, webhookUpdatedAt: w.updated_at, webhookGeneration: generation },
       });
     }
-    return { kind: "created", event: e, deliveries };
-  }
+    return { plan: { event: e, idempotencySince: req.idempotencySince, rows }, deliveries };
+  };
+}
 
-  return ingestOne;
+/**
+ * The write side of an ingest, synchronous: callers run it inside their own transaction (the
+ * idempotency check and the inserts must see the same snapshot).
+ */
+export function ingestWriter(sqlite: Database): (plan: IngestPlan) => IngestWritten {
+  const findByKey = sqlite.query<EventRow, [string, string]>(
+    "SELECT * FROM events WHERE tenant_id = ? AND idempotency_key = ?",
+  );
+  const forgetKey = sqlite.query<unknown, [string]>("UPDATE events SET idempotency_key = NULL WHERE id = ?");
+  const countDeliveries = sqlite.query<{ n: number }, [string]>(
+    "SELECT count(*) AS n FROM deliveries WHERE event_id = ?",
+  );
+  const insertEvent = sqlite.query<unknown, [string, string, string, string, string | null, string | null, number]>(
+    "INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const insertDelivery = sqlite.query<
+    unknown,
+    [string, string, string, string, string, string, number | null, number | null, number, number]
+  >(
+    `INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts_count, next_attempt_at,
+       lease_expires_at, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)`,
+  );
+
+  return function write(plan: IngestPlan): IngestWritten {
+    const e = plan.event;
+    if (e.idempotencyKey !== null) {
+      const prior = findByKey.get(e.tenantId, e.idempotencyKey);
+      if (prior && prior.created_at >= plan.idempotencySince) {
+        const event = toEvent(prior);
+        if (prior.request_hash !== e.requestHash) return { kind: "conflict", event };
+        return { kind: "replay", event, deliveries: countDeliveries.get(prior.id)?.n ?? 0 };
+      }
+      // Outside the window: the old event keeps its history but no longer owns the key.
+      if (prior) forgetKey.run(prior.id);
+    }
+    insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.idempotencyKey, e.requestHash, e.createdAt);
+    const t = e.createdAt;
+    for (const r of plan.rows) {
+      const next = r.status === "pending" ? t : null;
+      insertDelivery.run(r.id, e.id, r.webhookId, e.tenantId, e.type, r.status, next, r.leaseExpiresAt, t, t);
+    }
+    return { kind: "created" };
+  };
+}
+
+/** Plan and write in one go, synchronously, inside the caller's transaction. */
+export function ingestStatements(
+  sqlite: Database,
+  secrets: SecretBox,
+  cache: TtlCache<unknown>,
+): (req: IngestRequest, taken?: Taken) => IngestResult {
+  const plan = ingestPlanner(sqlite, secrets, cache);
+  const write = ingestWriter(sqlite);
+  return (req, taken = []) => {
+    const planned = plan(req, taken);
+    return resultOf(planned, write(planned.plan));
+  };
+}
+
+function resultOf(planned: { plan: IngestPlan; deliveries: NewDelivery[] }, written: IngestWritten): IngestResult {
+  return written.kind === "created" ? { kind: "created", event: planned.plan.event, deliveries: planned.deliveries } : written;
 }
 
 /**
@@ -171,63 +223,111 @@ export function operationalEmitter(ingestOne: (req: IngestRequest, taken?: Taken
   };
 }
 
+/** The writes of ingests, possibly on another thread: one transaction per call. */
+export type IngestBatchWriter = (plans: IngestPlan[]) => Promise<(IngestWritten | { error: unknown })[]>;
+
 /**
- * Group commit: ingests that arrive in the same turn of the event loop are written in one
- * transaction, and every caller's promise settles only after that commit. A 202 still means
- * "on disk"; N concurrent publishers just share the fsync.
+ * Runs plans in one transaction (one fsync); if it fails, each alone, so one bad item does not
+ * fail its neighbours. Synchronous: the writer thread (or this one) calls it.
  */
-export function ingestQueries(sqlite: Database, secrets: SecretBox, cache: TtlCache<unknown>) {
-  const ingestOne = ingestStatements(sqlite, secrets, cache);
-  /** Runs ingests in one transaction; slots they took go back if it rolls back. */
-  function commit(requests: IngestRequest[]): IngestResult[] {
-    const taken: Taken = [];
+export function writeIngestBatch(
+  sqlite: Database,
+  write: (plan: IngestPlan) => IngestWritten,
+  plans: IngestPlan[],
+): (IngestWritten | { error: unknown })[] {
+  try {
+    return sqlite.transaction(() => plans.map(write)).immediate();
+  } catch {
+    return plans.map((p) => {
+      try {
+        return sqlite.transaction(() => write(p)).immediate();
+      } catch (error) {
+        return { error };
+      }
+    });
+  }
+}
+
+/**
+ * Group commit: ingests that arrive while the previous batch is being written (or in the same
+ * turn of the event loop) are written in one transaction, and every caller's promise settles
+ * only after that commit. A 202 still means "on disk"; N concurrent publishers share the fsync.
+ * One batch is written at a time, so the next one grows while the disk syncs.
+ */
+export function ingestQueries(
+  plan: (req: IngestRequest, taken: Taken) => { plan: IngestPlan; deliveries: NewDelivery[] },
+  writeBatch: IngestBatchWriter,
+) {
+  const queue: Pending[] = [];
+  let scheduled = false;
+  // Batches sent to the writer and not answered yet, at most IN_FLIGHT: the writer has the
+  // next batch as soon as it committed one, and the rest of the queue grows meanwhile.
+  let writing = 0;
+  const settled = new Set<Promise<void>>();
+
+  async function writeOne(batch: Pending[]): Promise<void> {
+    const taken: Taken[] = [];
+    const planned: { plan: IngestPlan; deliveries: NewDelivery[] }[] = [];
+    const live: Pending[] = [];
+    for (const p of batch) {
+      const t: Taken = [];
+      try {
+        planned.push(plan(p.request, t));
+        taken.push(t);
+        live.push(p);
+      } catch (err) {
+        for (const x of t) x.claim.giveBack(x.webhookId, x.as, x.payloadLength);
+        p.reject(err);
+      }
+    }
+    if (live.length === 0) return;
+    let written: (IngestWritten | { error: unknown })[];
     try {
-      return sqlite.transaction(() => requests.map((r) => ingestOne(r, taken))).immediate();
+      written = await writeBatch(planned.map((p) => p.plan));
     } catch (err) {
-      for (const t of taken) t.claim.giveBack(t.webhookId, t.as, t.payloadLength);
-      throw err;
+      written = live.map(() => ({ error: err }));
+    }
+    for (const [i, p] of live.entries()) {
+      const w = written[i] ?? { error: new Error("the writer gave no answer for this ingest") };
+      // Room taken for deliveries that were not created goes back.
+      if (!("kind" in w) || w.kind !== "created") {
+        for (const x of taken[i] ?? []) x.claim.giveBack(x.webhookId, x.as, x.payloadLength);
+      }
+      if ("error" in w) p.reject(w.error);
+      else p.resolve(resultOf(planned[i] as { plan: IngestPlan; deliveries: NewDelivery[] }, w));
     }
   }
 
-  let queue: Pending[] = [];
-  let scheduled = false;
-
-  function flush(): void {
-    scheduled = false;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, MAX_BATCH);
-      let results: IngestResult[];
-      try {
-        results = commit(batch.map((p) => p.request));
-      } catch {
-        // One bad item must not fail its neighbours: fall back to one transaction each.
-        for (const p of batch) {
-          try {
-            p.resolve(commit([p.request])[0] as IngestResult);
-          } catch (err) {
-            p.reject(err);
-          }
-        }
-        continue;
-      }
-      for (const [i, p] of batch.entries()) p.resolve(results[i] as IngestResult);
-    }
+  function kick(): void {
+    if (scheduled || writing >= IN_FLIGHT || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (writing >= IN_FLIGHT || queue.length === 0) return;
+      writing++;
+      const done = writeOne(queue.splice(0, MAX_BATCH)).finally(() => {
+        writing--;
+        settled.delete(done);
+        kick();
+      });
+      settled.add(done);
+      kick();
+    });
   }
 
   return {
     ingest(request: IngestRequest): Promise<IngestResult> {
       return new Promise<IngestResult>((resolve, reject) => {
         queue.push({ request, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        kick();
       });
     },
     /** Settles anything still queued (used before closing the database). */
-    drainIngests(): void {
-      if (queue.length > 0) flush();
-      queue = [];
+    async drainIngests(): Promise<void> {
+      while (settled.size > 0 || queue.length > 0) {
+        kick();
+        await Promise.all([...settled, new Promise((r) => setImmediate(r))]);
+      }
     },
   };
 }

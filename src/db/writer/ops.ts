@@ -1,0 +1,84 @@
+import type { Database } from "bun:sqlite";
+import type { SecretBox } from "../../domain/secret-box.ts";
+import type { AttemptOutcome, ClaimedDelivery } from "../../domain/store.ts";
+import { subscriberCache } from "../store/cache.ts";
+import { claimWriter } from "../store/claims.ts";
+import { dispatchQueries } from "../store/dispatch.ts";
+import {
+  type IngestPlan,
+  type IngestWritten,
+  ingestStatements,
+  ingestWriter,
+  operationalEmitter,
+  writeIngestBatch,
+} from "../store/ingest.ts";
+import { relaxedWrites } from "../store/relaxed.ts";
+
+/**
+ * The hot-path writes (ingest batches, claims, attempt outcomes), synchronous, on the
+ * connection that owns them. They run on the writer thread in production (writer/thread.ts),
+ * or on the caller's own connection (writer/local.ts) for an in-memory database and the CLI.
+ * Everything goes in and out as plain data, so either place gives the same answers.
+ */
+export function writeOps(sqlite: Database, secrets: SecretBox) {
+  // For the operational events these writes emit (a webhook disabled, a delivery exhausted):
+  // the writer fans them out with its own cache, cleared whenever a webhook changes.
+  const subscribers = subscriberCache();
+  const changed = () => subscribers.clear();
+  const relaxed = relaxedWrites(sqlite);
+  const write = ingestWriter(sqlite);
+  const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
+  const claim = claimWriter(sqlite, secrets, relaxed);
+  return {
+    ingest: (plans: IngestPlan[]): (IngestWritten | { error: unknown })[] => writeIngestBatch(sqlite, write, plans),
+    claim: (ids: string[], now: number, leaseMs: number): ClaimedDelivery[] => claim(ids, now, leaseMs),
+    recordOutcomes: (outcomes: AttemptOutcome[], now: number, disableAfterMs: number): string[] =>
+      dispatch.recordOutcomesNow(outcomes, now, disableAfterMs),
+    webhooksChanged: changed,
+    setQueryOnly(on: boolean): void {
+      sqlite.run(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
+    },
+    /** BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing. */
+    ping(): boolean {
+      try {
+        sqlite.run("BEGIN IMMEDIATE");
+        sqlite.run("ROLLBACK");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export type WriteOps = ReturnType<typeof writeOps>;
+
+/** The store's view of the writer: the same operations, asynchronous (another thread may run them). */
+export interface Writer {
+  ingest(plans: IngestPlan[]): Promise<(IngestWritten | { error: unknown })[]>;
+  claim(ids: string[], now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Returns the webhooks it disabled. */
+  recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]>;
+  /** A webhook changed in this process: the writer's subscriber cache forgets what it held. */
+  webhooksChanged(): void;
+  /** Refuses (or accepts again) every write on the writer's connection, as a full disk would. */
+  setQueryOnly(on: boolean): Promise<void>;
+  /** True when the writer answers and its connection can take the write lock. */
+  ping(): Promise<boolean>;
+  /** After everything asked before it; the writer's connection is closed. */
+  close(): Promise<void>;
+}
+
+/** The writes on the caller's own connection (in-memory databases, the CLI). */
+export function localWriter(sqlite: Database, secrets: SecretBox): Writer {
+  const ops = writeOps(sqlite, secrets);
+  return {
+    ingest: async (plans) => ops.ingest(plans),
+    claim: async (ids, now, leaseMs) => ops.claim(ids, now, leaseMs),
+    recordOutcomes: async (outcomes, now, disableAfterMs) => ops.recordOutcomes(outcomes, now, disableAfterMs),
+    webhooksChanged: ops.webhooksChanged,
+    setQueryOnly: async (on) => ops.setQueryOnly(on),
+    ping: async () => ops.ping(),
+    close: async () => {},
+  };
+}
