@@ -49,6 +49,9 @@ export class Dispatcher implements DispatchHandle {
   private outcomes: QueuedOutcome[] = [];
   private lastClaimed = 0;
   private flushScheduled = false;
+  // The outcome write in flight: one at a time, the next batch grows meanwhile (each write is
+  // a message to the writer thread and a transaction).
+  private outcomeWrite: Promise<void> | undefined;
   private readonly handoff: Handoff;
   /** Whether due work may be in the database that the hand-off does not know about. */
   private scanNeeded = true;
@@ -107,7 +110,7 @@ export class Dispatcher implements DispatchHandle {
     take: (webhookId, payloadLength) => {
       if (!this.running) return undefined;
       const used = this.perWebhook.get(webhookId) ?? 0;
-      if (this.inflight < this.deps.config.delivery.concurrency && used < this.deps.config.delivery.per_webhook_concurrency) {
+      if (this.freeSlots() > 0 && used < this.deps.config.delivery.per_webhook_concurrency) {
         this.inflight++;
         this.perWebhook.set(webhookId, used + 1);
         return "send";
@@ -190,7 +193,7 @@ export class Dispatcher implements DispatchHandle {
       all.then(() => false),
       new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
     ]);
-    this.flushOutcomes();
+    await this.outcomesWritten();
     if (timedOut && this.claimed.size > 0) {
       // The attempts still running will be retried by whoever starts next: at-least-once.
       await this.deps.store.releaseClaims([...this.claimed], this.deps.clock.now());
@@ -214,7 +217,7 @@ export class Dispatcher implements DispatchHandle {
 
   private async claimAndLaunch(now: number): Promise<number> {
     const { config, store } = this.deps;
-    const capacity = config.delivery.concurrency - this.inflight;
+    const capacity = this.freeSlots();
     if (capacity <= 0) return 0;
     const leaseMs = config.delivery.timeout + LEASE_MARGIN_MS;
     const cap = config.delivery.per_webhook_concurrency;
@@ -293,6 +296,17 @@ export class Dispatcher implements DispatchHandle {
       .catch((err: unknown) => this.deps.logger.error({ err, held: held.length }, "held deliveries could not be given back"));
   }
 
+  /**
+   * Slots free for new attempts. An attempt gives its slot back when its answer (or error)
+   * arrives, before its outcome is written (the writer may be busy with a commit): the slot
+   * bounds requests to receivers. Outcomes still to be written are bounded too, by as many again.
+   */
+  private freeSlots(): number {
+    const max = this.deps.config.delivery.concurrency;
+    const unwritten = this.tasks.size - this.inflight;
+    return Math.max(0, Math.min(max - this.inflight, 2 * max - this.inflight - unwritten));
+  }
+
   /** A slot is free again. */
   private release(webhookId: string): void {
     this.inflight--;
@@ -307,21 +321,33 @@ export class Dispatcher implements DispatchHandle {
       this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
     }
     if (!manual) this.claimed.add(d.id);
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
+      this.release(d.webhookId);
+      // A freed slot: the hand-off feeds it, or else the database may have something — also
+      // when the hand-off is not empty but does not hold everything: after a wake-up, or for
+      // a webhook with work in the database only that now has room (a hand-off full of a
+      // hanging receiver's work must not starve the others, nor make every slot search).
+      if (this.handoff.size === 0 || this.dbBacklog || this.dbOnlyHasRoom()) this.scanNeeded = true;
+      this.schedule();
+    };
     const task = runAttempt(this.deps, d, manual)
-      .then((outcome) => this.record(outcome))
+      .then((outcome) => {
+        // Still "delivering" in the database until its outcome is written: no claim takes it.
+        free();
+        return this.record(outcome);
+      })
       .catch((err: unknown) => {
         // The claim stays leased and comes back after the lease: nothing is lost.
         this.deps.logger.error({ err, delivery_id: d.id }, "attempt could not be recorded");
       })
       .finally(() => {
-        this.release(d.webhookId);
         this.claimed.delete(d.id);
         this.tasks.delete(task);
-        // A freed slot: the hand-off feeds it, or else the database may have something — also
-        // when the hand-off is not empty but does not hold everything: after a wake-up, or for
-        // a webhook with work in the database only that now has room (a hand-off full of a
-        // hanging receiver's work must not starve the others, nor make every slot search).
-        if (this.handoff.size === 0 || this.dbBacklog || this.dbOnlyHasRoom()) this.scanNeeded = true;
+        free();
+        // Outcomes written: room for more if their bound held new attempts back.
         this.schedule();
       });
     this.tasks.add(task);
@@ -353,11 +379,12 @@ export class Dispatcher implements DispatchHandle {
 
   private flushOutcomes(): void {
     this.flushScheduled = false;
+    if (this.outcomeWrite !== undefined) return; // sent when the write in flight is done
     const batch = this.outcomes;
     this.outcomes = [];
     if (batch.length === 0) return;
     const now = this.deps.clock.now();
-    this.deps.store
+    this.outcomeWrite = this.deps.store
       .recordOutcomes(
         batch.map((b) => b.outcome),
         now,
@@ -369,8 +396,16 @@ export class Dispatcher implements DispatchHandle {
       })
       .catch((err: unknown) => this.deps.logger.error({ err }, "attempt outcomes could not be written"))
       .finally(() => {
+        this.outcomeWrite = undefined;
         for (const b of batch) b.done();
+        this.flushOutcomes();
       });
+  }
+
+  /** Every outcome handed to record() is written (or failed to be). */
+  private async outcomesWritten(): Promise<void> {
+    this.flushOutcomes();
+    while (this.outcomeWrite !== undefined) await this.outcomeWrite;
   }
 
   /** Sleeps until the next scheduled retry (bounded), so retries are not late by a sweep period. */
