@@ -8,6 +8,7 @@ import { createApp } from "../../src/api/app.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
+import type { Writer } from "../../src/db/writer/ops.ts";
 import type { Dispatcher } from "../../src/delivery/dispatcher.ts";
 import type { FetchLike, Sender } from "../../src/delivery/sender.ts";
 import type { Clock } from "../../src/domain/clock.ts";
@@ -54,6 +55,8 @@ export interface Harness {
    * connections (this one and the writer thread's), or lets them through again.
    */
   refuseWrites(on: boolean): Promise<void>;
+  /** The writer thread (hot-path writes, its own connection). */
+  writer: Writer;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export async function harness(
       const created = await createKey(deps, "operator", { tenant_id: tenant, role, name: `${tenant}-${role}` });
       return created.key;
     },
+    writer,
     async refuseWrites(on) {
       sqlite.run(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
       await writer.setQueryOnly(on);

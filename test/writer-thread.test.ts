@@ -1,0 +1,97 @@
+// The hot-path writes (ingest batches, claims, attempt outcomes) run on a thread with its own
+// connection. What must stay true: a 202 is on disk, the writer's storage errors are 503s, a
+// writer that is gone makes writes fail cleanly, and a webhook change made on the main thread
+// reaches the writer's own fan-out (Hookline's operational events) at once.
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "./support/fixtures.ts";
+import { type Harness, harness } from "./support/harness.ts";
+import { receiver } from "./support/receiver.ts";
+
+let h: Harness;
+const receivers = cleanupAfterEach(() => h);
+const open = { allow_http: true, allow_private_networks: true };
+const event = { tenant_id: "acme", type: "member.added", data: { n: 1 } };
+
+describe("the writer thread", () => {
+  test("a 202 is committed: another connection reads the event and its delivery when the answer arrives", async () => {
+    h = await harness({ security: open });
+    await createEventTypes(h, ["member.added"]);
+    await createWebhook(h, { tenant_id: "acme", url: "http://127.0.0.1:9/h", events: ["member.added"] });
+    const outside = new Database(join(h.dir, "hookline.db"), { readonly: true });
+    try {
+      const seen = await Promise.all(
+        Array.from({ length: 40 }, async (_, n) => {
+          const res = await h.call("POST", "/v1/events", { body: { ...event, data: { n } } });
+          expect(res.status).toBe(202);
+          const { id } = (await res.json()) as { id: string };
+          // Read at once, from a connection that is neither the main thread's nor the writer's.
+          const row = outside.query<{ n: number }, [string]>("SELECT count(*) AS n FROM deliveries WHERE event_id = ?").get(id);
+          const ev = outside.query<{ id: string }, [string]>("SELECT id FROM events WHERE id = ?").get(id);
+          return { event: ev?.id === id, deliveries: row?.n };
+        }),
+      );
+      expect(seen.every((s) => s.event && s.deliveries === 1)).toBe(true);
+    } finally {
+      outside.close();
+    }
+  });
+
+  test("its storage errors are 503 storage_unavailable (the SQLite code crosses the thread); the main connection's writes go on", async () => {
+    h = await harness({}, { autoDispatch: true });
+    await createEventTypes(h, ["member.added"]);
+    await h.writer.setQueryOnly(true);
+    const refused = await h.call("POST", "/v1/events", { body: event });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    const body = (await refused.json()) as { error: string; message: string };
+    expect(body.error).toBe("storage_unavailable");
+    expect(body.message).toContain("SQLITE_READONLY");
+    expect((await h.call("POST", "/v1/event-types", { body: { name: "invoice.paid" } })).status).toBe(201);
+    const ready = await h.call("GET", "/readyz", { key: null });
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { database: false } });
+
+    await h.writer.setQueryOnly(false);
+    await publishEvent(h, event);
+    expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
+  });
+
+  test("once gone, writes that need it answer 503 and /readyz says the database is not ready", async () => {
+    h = await harness({}, { autoDispatch: true });
+    await createEventTypes(h, ["member.added"]);
+    await h.writer.close();
+    const refused = await h.call("POST", "/v1/events", { body: event });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toBe("storage_unavailable");
+    expect((await h.call("GET", "/readyz", { key: null })).status).toBe(503);
+    // Reads are the main thread's.
+    expect((await h.call("GET", "/v1/events")).status).toBe(200);
+  });
+
+  test("a subscriber created on the main thread gets the next operational event the writer emits, without waiting for a cache", async () => {
+    h = await harness({ security: open, delivery: { retry_schedule: [0], jitter: 0 } });
+    await createEventTypes(h, ["member.added"]);
+    // Two failed attempts exhaust a delivery in the writer's outcome transaction, which emits
+    // hookline.delivery.exhausted: this first one loads the writer's view of acme's subscribers.
+    const dead = receivers.track(receiver(500));
+    await createWebhook(h, { tenant_id: "acme", url: `${dead.url}/dead`, events: ["member.added"] });
+    const exhaust = async () => {
+      const { id } = await publishEvent(h, event);
+      await h.dispatcher.dispatchOnce();
+      await h.dispatcher.dispatchOnce();
+      return id;
+    };
+    await exhaust();
+    expect(dead.received).toHaveLength(2);
+
+    const ops = receivers.track(receiver(200));
+    await createWebhook(h, { tenant_id: "acme", url: `${ops.url}/ops`, events: ["hookline.delivery.exhausted"] });
+    const second = await exhaust();
+    await h.dispatcher.dispatchOnce(); // the operational event to ops
+    const bodies = ops.received.map((r) => JSON.parse(r.body) as { type: string; data: { event_id: string } });
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toMatchObject({ type: "hookline.delivery.exhausted", data: { event_id: second } });
+  });
+});
