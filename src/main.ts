@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-// The one entry point, the same under `bun src/main.ts` and in the compiled binary.
+// The entry point, the same under `bun src/main.ts` and in the compiled binary (the writer
+// thread has its own: src/db/writer/worker.ts).
 import { parseArgs } from "node:util";
 import { JwtConfigError, jwtVerifierFor } from "./api/jwt.ts";
 import { backupCommand, vacuumCommand } from "./cli/backup.ts";

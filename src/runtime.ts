@@ -56,14 +56,17 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
   // The hot-path writes on a thread of their own with a second connection; an in-memory
   // database cannot be shared with one, so it keeps them on this connection.
   const writer =
-    config.database.path === ":memory:"
+    config.database.path === ":memory:" || config.database.path === ""
       ? localWriter(sqlite, secrets)
-      : startWriterThread({
-          path: config.database.path,
-          synchronous: config.database.synchronous,
-          busyTimeoutMs: config.database.busy_timeout,
-          encryptionKey: config.security.encryption_key,
-        });
+      : startWriterThread(
+          {
+            path: config.database.path,
+            synchronous: config.database.synchronous,
+            busyTimeoutMs: config.database.busy_timeout,
+            encryptionKey: config.security.encryption_key,
+          },
+          (why) => logger.error({ why }, "the database writer thread was lost; writes answer 503 until it is replaced (in 1 s)"),
+        );
   const store = createSqliteStore(sqlite, { secrets, writer });
   const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.

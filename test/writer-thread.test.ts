@@ -5,6 +5,11 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { subscriberCache } from "../src/db/store/cache.ts";
+import { ingestPlanner, ingestWriter, type Taken } from "../src/db/store/ingest.ts";
+import { newId } from "../src/domain/ids.ts";
+import { createSecretBox } from "../src/domain/secret-box.ts";
+import type { IngestClaim } from "../src/domain/store.ts";
 import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "./support/fixtures.ts";
 import { type Harness, harness } from "./support/harness.ts";
 import { receiver } from "./support/receiver.ts";
@@ -93,5 +98,59 @@ describe("the writer thread", () => {
     const bodies = ops.received.map((r) => JSON.parse(r.body) as { type: string; data: { event_id: string } });
     expect(bodies).toHaveLength(1);
     expect(bodies[0]).toMatchObject({ type: "hookline.delivery.exhausted", data: { event_id: second } });
+  });
+});
+
+describe("an ingest's write checks the webhooks its plan read", () => {
+  // The plan (fan-out, claims) is made on the main thread; the write comes later on the writer.
+  // A webhook changed in between is looked at again: what happens to a delivery planned for it.
+  async function planThenChange(change: (webhookId: string) => Promise<unknown>) {
+    h = await harness({ security: open });
+    await createEventTypes(h, ["member.added"]);
+    const wh = await createWebhook(h, { tenant_id: "acme", url: "http://127.0.0.1:9/h", events: ["member.added"] });
+    const plan = ingestPlanner(h.sqlite, createSecretBox(undefined), subscriberCache());
+    const write = ingestWriter(h.sqlite);
+    const claim: IngestClaim = { leaseMs: 15_000, take: () => "send", giveBack: () => {} };
+    const now = Date.now();
+    const taken: Taken = [];
+    const planned = plan(
+      {
+        event: { id: newId("evt", now), tenantId: "acme", type: "member.added", payload: "{}", idempotencyKey: null, requestHash: null, createdAt: now },
+        idempotencySince: now,
+        claim,
+      },
+      taken,
+    );
+    expect(planned.plan.rows).toHaveLength(1);
+    await change(wh.id);
+    const written = h.sqlite.transaction(() => write(planned.plan)).immediate();
+    const rows = h.sqlite
+      .query<{ status: string }, [string]>("SELECT status FROM deliveries WHERE event_id = ?")
+      .all(planned.plan.event.id);
+    return { written, rows, deliveryId: planned.plan.rows[0]?.id ?? "", taken };
+  }
+
+  test("disabled meanwhile: no delivery for it (the disable failed the pending ones; this one would have escaped)", async () => {
+    const r = await planThenChange(async (id) => h.call("PATCH", `/v1/webhooks/${id}`, { body: { enabled: false } }));
+    expect(r.written).toEqual({ kind: "created", skipped: [r.deliveryId], pending: [] });
+    expect(r.rows).toEqual([]);
+  });
+
+  test("deleted meanwhile: no delivery and no foreign-key error (the event is still accepted)", async () => {
+    const r = await planThenChange(async (id) => h.call("DELETE", `/v1/webhooks/${id}`));
+    expect(r.written).toEqual({ kind: "created", skipped: [r.deliveryId], pending: [] });
+    expect(r.rows).toEqual([]);
+  });
+
+  test("its URL changed meanwhile: written pending, not claimed with the old URL", async () => {
+    const r = await planThenChange(async (id) => h.call("PATCH", `/v1/webhooks/${id}`, { body: { url: "http://127.0.0.1:9/new" } }));
+    expect(r.written).toEqual({ kind: "created", skipped: [], pending: [r.deliveryId] });
+    expect(r.rows).toEqual([{ status: "pending" }]);
+  });
+
+  test("unchanged: written as planned, claimed", async () => {
+    const r = await planThenChange(async () => {});
+    expect(r.written).toEqual({ kind: "created", skipped: [], pending: [] });
+    expect(r.rows).toEqual([{ status: "delivering" }]);
   });
 });

@@ -43,6 +43,13 @@ export class Dispatcher implements DispatchHandle {
   private readonly tasks = new Set<Promise<void>>();
   private readonly claimed = new Set<string>();
   private pumping = false;
+  // A claim is waiting for the writer: the slots it picked are not counted yet, so ingests
+  // must not take slots meanwhile (they hold instead) or the caps could be exceeded.
+  private claiming = false;
+  // stop() was called (not merely never started: tests drive dispatchOnce without start).
+  private stopped = false;
+  // Attempts answered whose outcome is not written yet.
+  private unwritten = 0;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private holdTimer: ReturnType<typeof setInterval> | undefined;
@@ -88,6 +95,7 @@ export class Dispatcher implements DispatchHandle {
 
   start(): void {
     this.running = true;
+    this.stopped = false;
     this.holdTimer = setInterval(() => void this.releaseAgeingHolds(), HOLD_CHECK_MS);
     this.holdTimer.unref?.();
     this.wake();
@@ -110,7 +118,7 @@ export class Dispatcher implements DispatchHandle {
     take: (webhookId, payloadLength) => {
       if (!this.running) return undefined;
       const used = this.perWebhook.get(webhookId) ?? 0;
-      if (this.freeSlots() > 0 && used < this.deps.config.delivery.per_webhook_concurrency) {
+      if (!this.claiming && this.freeSlots() > 0 && used < this.deps.config.delivery.per_webhook_concurrency) {
         this.inflight++;
         this.perWebhook.set(webhookId, used + 1);
         return "send";
@@ -125,6 +133,10 @@ export class Dispatcher implements DispatchHandle {
     giveBack: (webhookId, taken, payloadLength) => {
       if (taken === "send") this.release(webhookId);
       else this.handoff.unreserve(webhookId, payloadLength);
+      // Its delivery was not created as claimed (a replay, or its webhook changed before the
+      // write): the room is free for others, and a pending row may be waiting in the database.
+      this.scanNeeded = true;
+      this.schedule();
     },
   };
 
@@ -182,6 +194,7 @@ export class Dispatcher implements DispatchHandle {
   /** Stops claiming, lets in-flight attempts finish within `graceMs`, gives back the rest. */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.holdTimer) clearInterval(this.holdTimer);
     // Held, never sent: pending again now, so whoever starts next sends them without waiting
@@ -216,9 +229,18 @@ export class Dispatcher implements DispatchHandle {
   }
 
   private async claimAndLaunch(now: number): Promise<number> {
-    const { config, store } = this.deps;
     const capacity = this.freeSlots();
     if (capacity <= 0) return 0;
+    this.claiming = true;
+    try {
+      return await this.claimInto(now, capacity);
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async claimInto(now: number, capacity: number): Promise<number> {
+    const { config, store } = this.deps;
     const leaseMs = config.delivery.timeout + LEASE_MARGIN_MS;
     const cap = config.delivery.per_webhook_concurrency;
     let started = 0;
@@ -238,6 +260,15 @@ export class Dispatcher implements DispatchHandle {
     // only: the hand-off may just have filled the slot that asked for it.
     if (left > 0 && this.scanNeeded && !this.scanWouldFindNothing()) {
       const claims = await store.claimDue(now, { limit: left, leaseMs, perWebhookCap: cap, inflight: this.perWebhook });
+      if (this.stopped) {
+        // Stopped while the claim was being written: give them back now rather than after
+        // their lease.
+        await store.releaseClaims(
+          claims.map((c) => c.id),
+          this.deps.clock.now(),
+        );
+        return started;
+      }
       for (const c of claims) this.launch(c, false);
       started += claims.length;
       // A full batch means more may be due; a short one, that the database has no more for now
@@ -303,8 +334,7 @@ export class Dispatcher implements DispatchHandle {
    */
   private freeSlots(): number {
     const max = this.deps.config.delivery.concurrency;
-    const unwritten = this.tasks.size - this.inflight;
-    return Math.max(0, Math.min(max - this.inflight, 2 * max - this.inflight - unwritten));
+    return Math.max(0, Math.min(max - this.inflight, max - this.unwritten));
   }
 
   /** A slot is free again. */
@@ -326,6 +356,7 @@ export class Dispatcher implements DispatchHandle {
       if (freed) return;
       freed = true;
       this.release(d.webhookId);
+      this.unwritten++;
       // A freed slot: the hand-off feeds it, or else the database may have something — also
       // when the hand-off is not empty but does not hold everything: after a wake-up, or for
       // a webhook with work in the database only that now has room (a hand-off full of a
@@ -337,7 +368,7 @@ export class Dispatcher implements DispatchHandle {
       .then((outcome) => {
         // Still "delivering" in the database until its outcome is written: no claim takes it.
         free();
-        return this.record(outcome);
+        return this.record(outcome).finally(() => this.unwritten--);
       })
       .catch((err: unknown) => {
         // The claim stays leased and comes back after the lease: nothing is lost.

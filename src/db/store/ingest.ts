@@ -16,7 +16,7 @@ import type { TtlCache } from "./cache.ts";
 import { type EventRow, toEvent } from "./rows.ts";
 
 /** Room taken by an ingest's plan, to give back if its write does not create it. */
-export type Taken = { claim: IngestClaim; webhookId: string; as: IngestTake; payloadLength: number }[];
+export type Taken = { claim: IngestClaim; deliveryId: string; webhookId: string; as: IngestTake; payloadLength: number }[];
 
 interface Target {
   id: string;
@@ -32,6 +32,8 @@ interface Target {
 // At most this many events share one transaction (one fsync): big enough to amortise the sync,
 // small enough to keep each synchronous database call short for the event loop.
 const MAX_BATCH = 512;
+// Payload characters per batch: each batch is copied to the writer thread as one message.
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const IN_FLIGHT = 2;
 
 interface Pending {
@@ -55,12 +57,26 @@ interface Subscriber extends Target {
 export interface IngestPlan {
   event: EventRecord;
   idempotencySince: number;
-  rows: { id: string; webhookId: string; status: "pending" | "delivering"; leaseExpiresAt: number | null }[];
+  /** The test endpoint's delivery: to its webhook whether enabled or not, whatever its events. */
+  test: boolean;
+  rows: {
+    id: string;
+    webhookId: string;
+    status: "pending" | "delivering";
+    leaseExpiresAt: number | null;
+    /** The webhook's updated_at when the plan read it. */
+    webhookUpdatedAt: number;
+  }[];
 }
 
 /** What the write of a plan found: created as planned, or an earlier event owns the key. */
 export type IngestWritten =
-  | { kind: "created" }
+  /**
+   * Created; deliveries whose webhook changed after the plan read it were left out (`skipped`:
+   * deleted, disabled, no longer subscribed) or written pending instead of claimed (`pending`:
+   * sent only after a claim reads the webhook as it is now).
+   */
+  | { kind: "created"; skipped: string[]; pending: string[] }
   | { kind: "replay"; event: EventRecord; deliveries: number }
   | { kind: "conflict"; event: EventRecord };
 
@@ -102,13 +118,13 @@ export function ingestPlanner(sqlite: Database, secrets: SecretBox, cache: TtlCa
       const id = newId("dlv", t);
       const as = claim?.take(w.id, e.payload.length);
       if (claim === undefined || as === undefined) {
-        rows.push({ id, webhookId: w.id, status: "pending", leaseExpiresAt: null });
+        rows.push({ id, webhookId: w.id, status: "pending", leaseExpiresAt: null, webhookUpdatedAt: w.updated_at });
         deliveries.push({ id, webhookId: w.id });
         continue;
       }
-      taken.push({ claim, webhookId: w.id, as, payloadLength: e.payload.length });
+      taken.push({ claim, deliveryId: id, webhookId: w.id, as, payloadLength: e.payload.length });
       const leaseExpiresAt = t + claim.leaseMs;
-      rows.push({ id, webhookId: w.id, status: "delivering", leaseExpiresAt });
+      rows.push({ id, webhookId: w.id, status: "delivering", leaseExpiresAt, webhookUpdatedAt: w.updated_at });
       const delivery: ClaimedDelivery = {
         id,
         eventId: e.id,
@@ -133,7 +149,8 @@ export function ingestPlanner(sqlite: Database, secrets: SecretBox, cache: TtlCa
         claim: { as, delivery, leaseExpiresAt, webhookUpdatedAt: w.updated_at, webhookGeneration: generation },
       });
     }
-    return { plan: { event: e, idempotencySince: req.idempotencySince, rows }, deliveries };
+    const test = req.onlyWebhookId !== undefined;
+    return { plan: { event: e, idempotencySince: req.idempotencySince, test, rows }, deliveries };
   };
 }
 
@@ -151,6 +168,9 @@ export function ingestWriter(sqlite: Database): (plan: IngestPlan) => IngestWrit
   );
   const insertEvent = sqlite.query<unknown, [string, string, string, string, string | null, string | null, number]>(
     "INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const webhookNow = sqlite.query<{ enabled: number; updated_at: number; events: string }, [string]>(
+    "SELECT enabled, updated_at, events FROM webhooks WHERE id = ?",
   );
   const insertDelivery = sqlite.query<
     unknown,
@@ -175,11 +195,31 @@ export function ingestWriter(sqlite: Database): (plan: IngestPlan) => IngestWrit
     }
     insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.idempotencyKey, e.requestHash, e.createdAt);
     const t = e.createdAt;
+    const skipped: string[] = [];
+    const pending: string[] = [];
     for (const r of plan.rows) {
-      const next = r.status === "pending" ? t : null;
-      insertDelivery.run(r.id, e.id, r.webhookId, e.tenantId, e.type, r.status, next, r.leaseExpiresAt, t, t);
+      let status = r.status;
+      let lease = r.leaseExpiresAt;
+      // The plan read the webhook earlier (and maybe from a cache): one that changed since — a
+      // PATCH, a disable, a delete committed meanwhile — is looked at again as it is now.
+      const w = webhookNow.get(r.webhookId);
+      if (w === null || w.updated_at !== r.webhookUpdatedAt) {
+        const still =
+          w !== null && (plan.test || (w.enabled === 1 && matchesAny(JSON.parse(w.events) as string[], e.type)));
+        if (!still) {
+          skipped.push(r.id);
+          continue;
+        }
+        if (status === "delivering") {
+          status = "pending";
+          lease = null;
+          pending.push(r.id);
+        }
+      }
+      const next = status === "pending" ? t : null;
+      insertDelivery.run(r.id, e.id, r.webhookId, e.tenantId, e.type, status, next, lease, t, t);
     }
-    return { kind: "created" };
+    return { kind: "created", skipped, pending };
   };
 }
 
@@ -193,12 +233,34 @@ export function ingestStatements(
   const write = ingestWriter(sqlite);
   return (req, taken = []) => {
     const planned = plan(req, taken);
-    return resultOf(planned, write(planned.plan));
+    const written = write(planned.plan);
+    giveBackUnused(taken, written);
+    return resultOf(planned, written);
   };
 }
 
 function resultOf(planned: { plan: IngestPlan; deliveries: NewDelivery[] }, written: IngestWritten): IngestResult {
-  return written.kind === "created" ? { kind: "created", event: planned.plan.event, deliveries: planned.deliveries } : written;
+  if (written.kind !== "created") return written;
+  let deliveries = planned.deliveries;
+  if (written.skipped.length > 0 || written.pending.length > 0) {
+    const skipped = new Set(written.skipped);
+    const pending = new Set(written.pending);
+    deliveries = deliveries
+      .filter((d) => !skipped.has(d.id))
+      .map((d) => (pending.has(d.id) ? { id: d.id, webhookId: d.webhookId } : d));
+  }
+  return { kind: "created", event: planned.plan.event, deliveries };
+}
+
+/** Room the plan took for deliveries the write did not create as claimed goes back. */
+function giveBackUnused(taken: Taken, written: IngestWritten | { error: unknown }): void {
+  if ("kind" in written && written.kind === "created") {
+    if (written.skipped.length === 0 && written.pending.length === 0) return;
+    const unused = new Set([...written.skipped, ...written.pending]);
+    for (const x of taken) if (unused.has(x.deliveryId)) x.claim.giveBack(x.webhookId, x.as, x.payloadLength);
+    return;
+  }
+  for (const x of taken) x.claim.giveBack(x.webhookId, x.as, x.payloadLength);
 }
 
 /**
@@ -289,13 +351,22 @@ export function ingestQueries(
     }
     for (const [i, p] of live.entries()) {
       const w = written[i] ?? { error: new Error("the writer gave no answer for this ingest") };
-      // Room taken for deliveries that were not created goes back.
-      if (!("kind" in w) || w.kind !== "created") {
-        for (const x of taken[i] ?? []) x.claim.giveBack(x.webhookId, x.as, x.payloadLength);
-      }
+      giveBackUnused(taken[i] ?? [], w);
       if ("error" in w) p.reject(w.error);
       else p.resolve(resultOf(planned[i] as { plan: IngestPlan; deliveries: NewDelivery[] }, w));
     }
+  }
+
+  /** The head of the queue, up to MAX_BATCH events and MAX_BATCH_BYTES of payloads (one at least). */
+  function nextBatch(): Pending[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < queue.length && n < MAX_BATCH) {
+      bytes += (queue[n] as Pending).request.event.payload.length;
+      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+      n++;
+    }
+    return queue.splice(0, n);
   }
 
   function kick(): void {
@@ -305,7 +376,7 @@ export function ingestQueries(
       scheduled = false;
       if (writing >= IN_FLIGHT || queue.length === 0) return;
       writing++;
-      const done = writeOne(queue.splice(0, MAX_BATCH)).finally(() => {
+      const done = writeOne(nextBatch()).finally(() => {
         writing--;
         settled.delete(done);
         kick();

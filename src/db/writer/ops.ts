@@ -17,7 +17,7 @@ import { relaxedWrites } from "../store/relaxed.ts";
 /**
  * The hot-path writes (ingest batches, claims, attempt outcomes), synchronous, on the
  * connection that owns them. They run on the writer thread in production (writer/thread.ts),
- * or on the caller's own connection (writer/local.ts) for an in-memory database and the CLI.
+ * or on the caller's own connection (localWriter below) for an in-memory database and the CLI.
  * Everything goes in and out as plain data, so either place gives the same answers.
  */
 export function writeOps(sqlite: Database, secrets: SecretBox) {

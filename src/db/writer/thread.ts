@@ -4,53 +4,73 @@ import { StorageUnavailableError } from "../../domain/errors.ts";
 import type { Writer } from "./ops.ts";
 import { encode, fromWire, type WireError, type WriterOp, type WriterResponse, type WriterThreadOptions } from "./protocol.ts";
 
+// After the thread is lost, how long before a new one is started.
+const RESPAWN_MS = 1_000;
+
 /**
  * The hot-path writes on a thread of their own (writer/worker.ts) with its own connection. The
- * main thread keeps its connection for reads and the rare management writes (WAL lets it read
- * while the writer writes; a management write waits for the write lock, busy_timeout).
+ * main thread keeps its connection for reads and the rarer writes (WAL lets it read while the
+ * writer writes; a write there waits for the write lock, busy_timeout).
  *
  * Requests are answered in the order they were sent, each after its transaction committed, so
- * a 202 still means "on disk". If the thread dies, every call fails as storage unavailable.
+ * a 202 still means "on disk". If the thread is lost, the calls waiting for it and those made
+ * meanwhile fail as storage unavailable (503), and a new thread is started a second later.
  */
-export function startWriterThread(opts: WriterThreadOptions): Writer {
-  const worker = new Worker(workerUrl());
+export function startWriterThread(opts: WriterThreadOptions, onLost: (why: string) => void = () => {}): Writer {
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let nextId = 1;
-  let dead: Error | undefined;
-  // Referenced only while an answer is awaited: an idle writer does not keep the process alive.
-  worker.unref();
+  let down: Error | undefined;
+  let closed = false;
+  let worker = spawn();
 
-  function fail(why: string): void {
-    dead ??= new StorageUnavailableError(why);
-    for (const p of pending.values()) p.reject(dead);
-    pending.clear();
-    worker.unref();
+  function spawn(): Worker {
+    const w = new Worker(workerUrl());
+    // Referenced only while an answer is awaited: an idle writer does not keep the process alive.
+    w.unref();
+    w.onmessage = (e: MessageEvent<string>) => {
+      const res = JSON.parse(e.data) as WriterResponse;
+      const p = pending.get(res.id);
+      if (p === undefined) return;
+      pending.delete(res.id);
+      if (pending.size === 0) w.unref();
+      if (res.ok) p.resolve(res.value);
+      else p.reject(fromWire(res.error));
+    };
+    w.onerror = (e: ErrorEvent) => lost(w, `writer thread failed: ${e.message}`);
+    w.addEventListener("close", () => lost(w, "writer thread stopped"));
+    // Queued before any other request: the worker handles messages in order.
+    send<void>(w, "init", [opts]).catch((err: unknown) => lost(w, `writer could not open the database: ${String(err)}`));
+    return w;
   }
 
-  worker.onmessage = (e: MessageEvent<string>) => {
-    const res = JSON.parse(e.data) as WriterResponse;
-    const p = pending.get(res.id);
-    if (p === undefined) return;
-    pending.delete(res.id);
-    if (pending.size === 0) worker.unref();
-    if (res.ok) p.resolve(res.value);
-    else p.reject(fromWire(res.error));
-  };
-  worker.onerror = (e: ErrorEvent) => fail(`writer thread failed: ${e.message}`);
-  worker.addEventListener("close", () => fail("writer thread stopped"));
+  function lost(w: Worker, why: string): void {
+    if (w !== worker || closed || down) return;
+    down = new StorageUnavailableError(why);
+    for (const p of pending.values()) p.reject(down);
+    pending.clear();
+    w.terminate();
+    onLost(why);
+    setTimeout(() => {
+      if (closed) return;
+      down = undefined;
+      worker = spawn();
+    }, RESPAWN_MS).unref();
+  }
 
-  function call<T>(op: WriterOp, args: unknown[]): Promise<T> {
-    if (dead) return Promise.reject(dead);
+  function send<T>(w: Worker, op: WriterOp, args: unknown[]): Promise<T> {
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      if (pending.size === 0) worker.ref();
+      if (pending.size === 0) w.ref();
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage(encode({ id, op, args }));
+      w.postMessage(encode({ id, op, args }));
     });
   }
 
-  // Queued before any other request: the worker handles messages in order.
-  call<void>("init", [opts]).catch((err: unknown) => fail(`writer could not open the database: ${String(err)}`));
+  function call<T>(op: WriterOp, args: unknown[]): Promise<T> {
+    if (closed) return Promise.reject(new StorageUnavailableError("the writer is closed"));
+    if (down) return Promise.reject(down);
+    return send<T>(worker, op, args);
+  }
 
   return {
     async ingest(plans) {
@@ -60,7 +80,8 @@ export function startWriterThread(opts: WriterThreadOptions): Writer {
     claim: (ids, now, leaseMs) => call("claim", [ids, now, leaseMs]),
     recordOutcomes: (outcomes, now, disableAfterMs) => call("recordOutcomes", [outcomes, now, disableAfterMs]),
     webhooksChanged() {
-      if (!dead) worker.postMessage(encode({ id: 0, op: "webhooksChanged", args: [] }));
+      // A new thread starts with an empty cache: nothing to tell one that is down.
+      if (!closed && !down) worker.postMessage(encode({ id: 0, op: "webhooksChanged", args: [] }));
     },
     setQueryOnly: (on) => call("setQueryOnly", [on]),
     async ping() {
@@ -71,14 +92,11 @@ export function startWriterThread(opts: WriterThreadOptions): Writer {
       }
     },
     async close() {
-      if (!dead) {
-        try {
-          await call("close", []);
-        } catch {
-          // Closing anyway.
-        }
-      }
-      dead ??= new StorageUnavailableError("the writer is closed");
+      if (closed) return;
+      // Answered after everything sent before it; calls made from now on fail at once.
+      const last = down ? Promise.resolve() : send(worker, "close", []).catch(() => {});
+      closed = true;
+      await last;
       worker.terminate();
     },
   };

@@ -13,7 +13,8 @@ let sqlite: Database | undefined;
 let ops: WriteOps | undefined;
 
 function opened(): WriteOps {
-  if (ops === undefined) throw new Error("the writer's database is not open");
+  // A storage condition (503), not a bug: the open failed, and the thread will be replaced.
+  if (ops === undefined) throw Object.assign(new Error("the writer's database is not open"), { code: "SQLITE_CANTOPEN" });
   return ops;
 }
 
