@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type AttemptDeps, runAttempt } from "./attempt.ts";
 import { Handoff } from "./handoff.ts";
+import { OutcomeWriter } from "./outcome-writer.ts";
 
 // How long past the attempt timeout a claim stays ours: the lease must outlive every attempt
 // that is still running, or another process could claim it too early.
@@ -23,11 +24,6 @@ export interface DispatcherDeps extends AttemptDeps {
   handoffMax?: number;
   logger: Logger;
   metrics: Metrics;
-}
-
-interface QueuedOutcome {
-  outcome: AttemptOutcome;
-  done: () => void;
 }
 
 /**
@@ -53,12 +49,8 @@ export class Dispatcher implements DispatchHandle {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private holdTimer: ReturnType<typeof setInterval> | undefined;
-  private outcomes: QueuedOutcome[] = [];
+  private readonly outcomes: OutcomeWriter;
   private lastClaimed = 0;
-  private flushScheduled = false;
-  // The outcome write in flight: one at a time, the next batch grows meanwhile (each write is
-  // a message to the writer thread and a transaction).
-  private outcomeWrite: Promise<void> | undefined;
   private readonly handoff: Handoff;
   /** Whether due work may be in the database that the hand-off does not know about. */
   private scanNeeded = true;
@@ -78,6 +70,7 @@ export class Dispatcher implements DispatchHandle {
   constructor(private readonly deps: DispatcherDeps) {
     this.handoff = deps.handoffMax ? new Handoff(deps.handoffMax) : new Handoff(MAX_HANDOFF, undefined, MAX_HANDOFF_BYTES);
     this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
+    this.outcomes = new OutcomeWriter(deps);
   }
 
   get isRunning(): boolean {
@@ -206,7 +199,7 @@ export class Dispatcher implements DispatchHandle {
       all.then(() => false),
       new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
     ]);
-    await this.outcomesWritten();
+    await this.outcomes.drain();
     if (timedOut && this.claimed.size > 0) {
       // The attempts still running will be retried by whoever starts next: at-least-once.
       await this.deps.store.releaseClaims([...this.claimed], this.deps.clock.now());
@@ -384,7 +377,7 @@ export class Dispatcher implements DispatchHandle {
     this.tasks.add(task);
   }
 
-  /** Outcomes finishing in the same turn are written in one transaction. */
+  /** Counted and logged here, written in batches (OutcomeWriter). */
   private record(outcome: AttemptOutcome): Promise<void> {
     this.deps.metrics.recordAttempt(outcome.result, outcome.manual, outcome.attempt.durationMs);
     if (outcome.result !== "succeeded") {
@@ -399,44 +392,7 @@ export class Dispatcher implements DispatchHandle {
         "delivery attempt failed",
       );
     }
-    return new Promise<void>((done) => {
-      this.outcomes.push({ outcome, done });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushOutcomes());
-      }
-    });
-  }
-
-  private flushOutcomes(): void {
-    this.flushScheduled = false;
-    if (this.outcomeWrite !== undefined) return; // sent when the write in flight is done
-    const batch = this.outcomes;
-    this.outcomes = [];
-    if (batch.length === 0) return;
-    const now = this.deps.clock.now();
-    this.outcomeWrite = this.deps.store
-      .recordOutcomes(
-        batch.map((b) => b.outcome),
-        now,
-        this.deps.config.delivery.disable_after,
-      )
-      .then((disabled) => {
-        this.deps.metrics.webhooksDisabled.inc(disabled.length);
-        for (const id of disabled) this.deps.logger.warn({ webhook_id: id }, "webhook disabled");
-      })
-      .catch((err: unknown) => this.deps.logger.error({ err }, "attempt outcomes could not be written"))
-      .finally(() => {
-        this.outcomeWrite = undefined;
-        for (const b of batch) b.done();
-        this.flushOutcomes();
-      });
-  }
-
-  /** Every outcome handed to record() is written (or failed to be). */
-  private async outcomesWritten(): Promise<void> {
-    this.flushOutcomes();
-    while (this.outcomeWrite !== undefined) await this.outcomeWrite;
+    return this.outcomes.write(outcome);
   }
 
   /** Sleeps until the next scheduled retry (bounded), so retries are not late by a sweep period. */
