@@ -66,17 +66,9 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
     },
     ...maintenanceQueries(sqlite),
     ...statsQueries(sqlite),
-    async ping(): Promise<boolean> {
-      // Both connections: management writes use this one, the hot paths the writer's.
-      try {
-        // BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing.
-        sqlite.run("BEGIN IMMEDIATE");
-        sqlite.run("ROLLBACK");
-      } catch {
-        return false;
-      }
-      return writer.ping();
-    },
+    // The writer takes the write lock on its own connection (same file): taking it here too
+    // would block this thread behind the writer's commit on every readiness probe.
+    ping: () => writer.ping(),
     async close(): Promise<void> {
       await drainIngests();
       await writer.close();
