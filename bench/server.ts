@@ -196,6 +196,13 @@ export class Hookline {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
+  /** One unlabelled figure from /metrics (a counter or gauge), or undefined if absent. */
+  async metric(name: string): Promise<number | undefined> {
+    const res = await fetch(`${this.url}/metrics`, { headers: this.headers, signal: AbortSignal.timeout(10_000) });
+    const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  }
+
   async eventType(name: string): Promise<void> {
     await this.api("POST", "/v1/event-types", { name, description: "benchmark" }, [200, 201, 409]);
   }

@@ -11,6 +11,7 @@ const SINKS = 200;
 const DELAY_MS = 50;
 const DELIVERIES = 20_000;
 const CAP_MS = 120_000;
+const OPENED = "hookline_outbound_connections_opened_total";
 
 function spread(sorted: number[]): Record<string, number> {
   return { min: percentile(sorted, 0), p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: percentile(sorted, 100) };
@@ -27,6 +28,7 @@ export const origins: Scenario = {
       [TYPE],
     );
     await sink.reset();
+    const openedBefore = (await server.metric(OPENED)) ?? 0;
     await server.markCpu();
     const events = Math.ceil(scaled(DELIVERIES, knobs, SINKS) / SINKS);
     const expected = events * SINKS;
@@ -35,6 +37,7 @@ export const origins: Scenario = {
     const want = pub.accepted * SINKS;
     const { stats, finished } = await sink.waitFor((s) => s.total >= want, CAP_MS, 50);
     const seconds = (stats.lastAt - pub.startedAt) / 1_000;
+    const opened = await server.metric(OPENED);
     return {
       metrics: [
         {
@@ -61,6 +64,8 @@ export const origins: Scenario = {
         received: stats.total,
         seconds: round(seconds, 3),
         connections: stats.connections,
+        // The same seen from Hookline's pool (a cross-check of the receivers' count).
+        ...(opened === undefined ? {} : { pool_opened: opened - openedBefore }),
         // Per receiver: how the count spreads (a few busy at the end, or every one twice).
         connections_per_receiver: spread(stats.connectionsPerPort),
       },
