@@ -237,6 +237,31 @@ describe("when not to reuse", () => {
   });
 });
 
+describe("parsed URLs are cached", () => {
+  test("the same URL pinned to another address connects there, and the path and query are kept", async () => {
+    // The cache is keyed by URL and pinned address: a key without the address would send the
+    // second request to the first address (the one checked for the first request's DNS answer).
+    const paths: string[] = [];
+    const a = counted();
+    const b = Bun.serve({
+      hostname: "::1",
+      port: new URL(a.url).port ? Number(new URL(a.url).port) : 0,
+      fetch(req) {
+        paths.push(new URL(req.url).pathname + new URL(req.url).search);
+        return new Response("b");
+      },
+    });
+    servers.push(b);
+    const url = `http://localhost:${b.port}/hook/x?y=1`;
+    const { send } = newPool();
+    expect(await send(request(url, { connectTo: "127.0.0.1" }))).toMatchObject({ statusCode: 200, responseBody: "ok" });
+    expect(await send(request(url, { connectTo: "::1" }))).toMatchObject({ statusCode: 200, responseBody: "b" });
+    expect(await send(request(url, { connectTo: "127.0.0.1" }))).toMatchObject({ responseBody: "ok" });
+    expect(a.seen.requests).toBe(2);
+    expect(paths).toEqual(["/hook/x?y=1"]);
+  });
+});
+
 describe("framing", () => {
   test("a chunked body", async () => {
     const r = raw(() => "HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n");
