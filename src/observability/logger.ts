@@ -1,5 +1,6 @@
 import pino from "pino";
 import type { LogFormat, LogLevel } from "../config/types.ts";
+import { LineBatcher } from "./log-lines.ts";
 
 export type Logger = pino.Logger;
 
@@ -23,5 +24,6 @@ export function createLogger(level: LogLevel | "silent", format: LogFormat = "js
       },
     );
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  return level === "silent" ? pino(options) : pino(options, new LineBatcher());
 }
