@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathOf } from "../src/api/app.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { publicResolver, ROOT_KEY, testConfig } from "./support/harness.ts";
@@ -150,5 +151,17 @@ describe("over real sockets", () => {
       body: chunks,
     });
     expect(res.status).toBe(413);
+  });
+});
+
+describe("the access log's path", () => {
+  test.each([
+    "http://127.0.0.1:8080/v1/events",
+    "http://127.0.0.1:8080/v1/webhooks?tenant_id=t&limit=2",
+    "http://[::1]:8080/",
+    "http://localhost/v1/deliveries/dlv_01?x=/y",
+    "https://hooks.example.com:8443/a/b%20c?",
+  ])("%s: as URL.pathname has it", (url) => {
+    expect(pathOf(url)).toBe(new URL(url).pathname);
   });
 });
