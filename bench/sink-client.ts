@@ -10,6 +10,8 @@ export interface SinkStats {
   connections: number;
   /** Connections seen by each receiving port, ascending. */
   connectionsPerPort: number[];
+  /** Sum over receiving ports of the most requests each had at once: the connections needed. */
+  peakConcurrencySum: number;
   recorded: number;
   listening: number;
   /** path → [receipts, last receive time]. */

@@ -28,6 +28,8 @@ interface Counters {
   record: boolean;
   /** webhook-id → first receive time (epoch ms, sub-ms). */
   receipts: Map<string, number>;
+  /** Per receiving port: requests being answered now, and the most there were at once. */
+  active: Map<number, { now: number; peak: number }>;
 }
 
 function fresh(record: boolean): Counters {
@@ -39,6 +41,7 @@ function fresh(record: boolean): Counters {
     connections: new Set(),
     record,
     receipts: new Map(),
+    active: new Map(),
   };
 }
 
@@ -74,11 +77,20 @@ async function receive(req: Request, server: Server<undefined>): Promise<Respons
   } else c.perPath.set(path, [1, at]);
   const id = req.headers.get("webhook-id");
   if (c.record && id !== null && !c.receipts.has(id) && c.receipts.size < MAX_RECORDED) c.receipts.set(id, at);
-  await req.arrayBuffer();
-  const delay = /^\/delay\/(\d+)\//.exec(path);
-  if (delay) await Bun.sleep(Number(delay[1]));
-  else if (path.startsWith("/hang/")) await untilAborted(req.signal, HANG_MAX_MS);
-  return new Response(null, { status: 200 });
+  const port = server.port ?? 0;
+  const counters = c;
+  let active = counters.active.get(port);
+  if (!active) counters.active.set(port, (active = { now: 0, peak: 0 }));
+  active.peak = Math.max(active.peak, ++active.now);
+  try {
+    await req.arrayBuffer();
+    const delay = /^\/delay\/(\d+)\//.exec(path);
+    if (delay) await Bun.sleep(Number(delay[1]));
+    else if (path.startsWith("/hang/")) await untilAborted(req.signal, HANG_MAX_MS);
+    return new Response(null, { status: 200 });
+  } finally {
+    active.now--;
+  }
 }
 
 function listen(port: number): number {
@@ -124,6 +136,8 @@ function stats(url: URL): Record<string, unknown> {
     paths: c.perPath.size,
     connections: c.connections.size,
     connectionsPerPort: perPort(),
+    // One connection carries one request at a time: this many were needed at the least.
+    peakConcurrencySum: [...c.active.values()].reduce((sum, a) => sum + a.peak, 0),
     recorded: c.receipts.size,
     listening: servers.size,
   };

@@ -1,7 +1,8 @@
 // many origins: 200 receivers on distinct ports, each answering after 50 ms; 100 events fan out
 // to one webhook per receiver (20,000 deliveries) → deliveries/s, and the TCP connections the
 // receivers saw (distinct (receiver port, client port) pairs: Bun.serve has no connection hook,
-// and a client port is not reused for the same receiver while it sits in TIME_WAIT).
+// and a client port is not reused for the same receiver while it sits in TIME_WAIT). Beside it,
+// the sum of each receiver's peak of concurrent requests: the connections reuse cannot avoid.
 import { assertAccepted, publishMany } from "../load.ts";
 import { type Scenario, scaled } from "../scenario.ts";
 import { percentile, round } from "../stats.ts";
@@ -55,7 +56,7 @@ export const origins: Scenario = {
           unit: "conns",
           // "≈ number of receivers": ✓ up to 1.5 × (concurrency 256 > 200 receivers allows 2 on some).
           target: { cmp: "le", value: SINKS * 1.5 },
-          note: `${SINKS} receivers`,
+          note: `${SINKS} receivers, ${stats.peakConcurrencySum} needed at their peaks`,
         },
       ],
       extra: {
@@ -66,6 +67,9 @@ export const origins: Scenario = {
         connections: stats.connections,
         // The same seen from Hookline's pool (a cross-check of the receivers' count).
         ...(opened === undefined ? {} : { pool_opened: opened - openedBefore }),
+        // Each receiver's most requests at once, summed: what one connection per concurrent
+        // request needs. Connections above it were opened although one was idle somewhere.
+        peak_concurrency_sum: stats.peakConcurrencySum,
         // Per receiver: how the count spreads (a few busy at the end, or every one twice).
         connections_per_receiver: spread(stats.connectionsPerPort),
       },
