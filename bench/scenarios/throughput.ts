@@ -1,12 +1,14 @@
 // ingest: 20,000 events of 1 KiB `data` from 64 concurrent keep-alive publishers → accepted/s.
 // e2e: the same load, timed until one webhook's sink has received every accepted event.
 // Both subscribe one webhook (each 202 commits the event and its delivery); the dispatcher
-// runs alongside as in production. A warm-up of up to 1,000 events comes first, not counted.
+// runs alongside as in production. `ingest` then repeats the load with a type nobody subscribes
+// to (no target: it shows what the ingest path costs without the deliveries beside it). A warm-up of up to 1,000 events comes first, not counted.
 import { assertAccepted, publishMany } from "../load.ts";
 import { type Ctx, type Outcome, type Scenario, scaled } from "../scenario.ts";
 import { round } from "../stats.ts";
 
 const TYPE = "bench.event";
+const ALONE_TYPE = "bench.unsubscribed";
 const EVENTS = 20_000;
 const PUBLISHERS = 64;
 const PUBLISH_CAP_MS = 120_000;
@@ -43,9 +45,19 @@ async function load(ctx: Ctx, waitForDelivery: boolean): Promise<Outcome> {
   if (!waitForDelivery) {
     const s = await sink.stats();
     extra.delivered_meanwhile = s.total;
+    // The same load again once the deliveries are done, of a type no webhook subscribes to: the
+    // ingest path alone (parse, validate, commit, 202) without the dispatcher beside it.
+    await sink.waitFor((st) => st.total >= pub.accepted, DELIVERY_CAP_MS);
+    await server.eventType(ALONE_TYPE);
+    const alone = assertAccepted(
+      await publishMany(server, { total, concurrency: PUBLISHERS, type: ALONE_TYPE, deadlineMs: PUBLISH_CAP_MS }),
+    );
+    const aloneS = (alone.lastAcceptedAt - alone.startedAt) / 1_000;
+    extra.alone_accepted_per_s = round(alone.accepted / aloneS, 0);
     return {
       metrics: [
         { key: "accepted_per_s", name: "accepted/s (64 publishers, 1 KiB)", value: acceptedPerS, unit: "ev/s", target: { cmp: "ge", value: 20_000 }, ...(note ? { note } : {}) },
+        { key: "alone_accepted_per_s", name: "… of a type no webhook subscribes to", value: alone.accepted / aloneS, unit: "ev/s" },
       ],
       extra,
     };
