@@ -63,6 +63,38 @@ process.exit(3);
   expect(out.trim().split("\n").map((l) => JSON.parse(l).i)).toEqual([0, 1, 2, 3, 4]);
 });
 
+test("logger.flush(cb) writes what is buffered and calls back", async () => {
+  const { writes, logger } = collecting();
+  logger.info({ n: 1 }, "request");
+  const flushed = await new Promise<Error | undefined>((resolve) => logger.flush((err) => resolve(err ?? undefined)));
+  expect(flushed).toBeUndefined();
+  expect(writes).toHaveLength(1);
+});
+
+test("a stdout that fails later (disk full) loses those lines but does not crash the server", async () => {
+  let calls = 0;
+  const logger = pino(
+    { base: undefined },
+    new LineBatcher({
+      write: () => {
+        calls++;
+        throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+      },
+    }),
+  );
+  logger.info("request");
+  await turn();
+  expect(calls).toBe(1);
+  // A warning is written at once, from the caller: the caller goes on.
+  expect(() => logger.warn("storage trouble")).not.toThrow();
+  expect(calls).toBe(2);
+  const err = await new Promise<Error | undefined>((resolve) => {
+    logger.info("request");
+    logger.flush((e) => resolve(e ?? undefined));
+  });
+  expect(err?.message).toContain("no space left");
+});
+
 test("the silent logger writes nothing (tests and the CLI use it)", () => {
   expect(() => createLogger("silent").info("x")).not.toThrow();
 });

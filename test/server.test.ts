@@ -161,6 +161,9 @@ describe("the access log's path", () => {
     "http://[::1]:8080/",
     "http://localhost/v1/deliveries/dlv_01?x=/y",
     "https://hooks.example.com:8443/a/b%20c?",
+    "http://127.0.0.1:8080/a#frag",
+    "http://127.0.0.1:8080/a?q=1#frag/x",
+    "http://127.0.0.1:8080",
   ])("%s: as URL.pathname has it", (url) => {
     expect(pathOf(url)).toBe(new URL(url).pathname);
   });

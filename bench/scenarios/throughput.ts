@@ -45,19 +45,34 @@ async function load(ctx: Ctx, waitForDelivery: boolean): Promise<Outcome> {
   if (!waitForDelivery) {
     const s = await sink.stats();
     extra.delivered_meanwhile = s.total;
+    // The server's CPU so far is the measured phase's (the table's CPU covers both phases).
+    extra.cpu_s_measured = round((await server.usage()).cpuS, 2);
     // The same load again once the deliveries are done, of a type no webhook subscribes to: the
     // ingest path alone (parse, validate, commit, 202) without the dispatcher beside it.
-    await sink.waitFor((st) => st.total >= pub.accepted, DELIVERY_CAP_MS);
+    const drained = await sink.waitFor((st) => st.total >= pub.accepted, DELIVERY_CAP_MS);
     await server.eventType(ALONE_TYPE);
     const alone = assertAccepted(
       await publishMany(server, { total, concurrency: PUBLISHERS, type: ALONE_TYPE, deadlineMs: PUBLISH_CAP_MS }),
     );
     const aloneS = (alone.lastAcceptedAt - alone.startedAt) / 1_000;
     extra.alone_accepted_per_s = round(alone.accepted / aloneS, 0);
+    const aloneNote = [
+      drained.finished ? "" : `beside ${pub.accepted - drained.stats.total} deliveries still going`,
+      alone.cutShort ? `cut at ${PUBLISH_CAP_MS / 1000} s` : "",
+      alone.failed > 0 ? `${alone.failed} refused` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
     return {
       metrics: [
         { key: "accepted_per_s", name: "accepted/s (64 publishers, 1 KiB)", value: acceptedPerS, unit: "ev/s", target: { cmp: "ge", value: 20_000 }, ...(note ? { note } : {}) },
-        { key: "alone_accepted_per_s", name: "… of a type no webhook subscribes to", value: alone.accepted / aloneS, unit: "ev/s" },
+        {
+          key: "alone_accepted_per_s",
+          name: "… of a type no webhook subscribes to",
+          value: alone.accepted / aloneS,
+          unit: "ev/s",
+          ...(aloneNote ? { note: aloneNote } : {}),
+        },
       ],
       extra,
     };
@@ -86,7 +101,8 @@ async function load(ctx: Ctx, waitForDelivery: boolean): Promise<Outcome> {
 
 export const ingest: Scenario = {
   name: "ingest",
-  budgetMs: () => PUBLISH_CAP_MS + 60_000,
+  // The measured load, the wait for its deliveries, and the load again with nobody subscribed.
+  budgetMs: () => 2 * PUBLISH_CAP_MS + DELIVERY_CAP_MS + 60_000,
   run: (ctx) => load(ctx, false),
 };
 

@@ -43,13 +43,24 @@ export class LineBatcher {
     }
   }
 
-  /** Writes what is buffered, now. */
-  flush(): void {
-    if (this.parts.length === 0) return;
+  /** Writes what is buffered, now (pino's logger.flush(cb) calls it with a callback). */
+  flush(cb?: (err?: Error) => void): void {
+    if (this.parts.length === 0) {
+      cb?.();
+      return;
+    }
     const text = this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join("");
     this.parts = [];
     this.chars = 0;
-    this.out.write(text);
+    try {
+      this.out.write(text);
+    } catch (err) {
+      // A stdout that fails (a full disk under a redirect) loses these lines; it must not fail
+      // the request, attempt or shutdown that logged them, nor crash the server from a timer.
+      cb?.(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    cb?.();
   }
 
   private readonly flushLater = (): void => {
