@@ -94,7 +94,6 @@ export function createApp(deps: ApiDeps) {
       const { request, set, responseValue } = ctx;
       const m = meta.get(request);
       const status = responseValue instanceof Response ? responseValue.status : Number(set.status ?? 200);
-      // The route pattern, not the path: ids would make the label set unbounded.
       const route = (ctx as { route?: string }).route || "unmatched";
       deps.metrics.countRequest(request.method, route, status);
       deps.logger.info(
@@ -124,13 +123,6 @@ export type App = ReturnType<typeof createApp>;
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
-  let end = url.length;
-  for (let i = start; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 63 /* ? */ || c === 35 /* # */) {
-      end = i;
-      break;
-    }
-  }
-  return url.slice(start, end);
+  const end = url.slice(start).search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
