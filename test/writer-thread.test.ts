@@ -4,14 +4,20 @@
 // reaches the writer's own fan-out (Hookline's operational events) at once.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { subscriberCache } from "../src/db/store/cache.ts";
 import { ingestPlanner, ingestWriter, type Taken } from "../src/db/store/ingest.ts";
 import { newId } from "../src/domain/ids.ts";
+import { storageProblem } from "../src/db/store/sqlite-errors.ts";
+import { startWriterThread } from "../src/db/writer/thread.ts";
+import { StorageUnavailableError } from "../src/domain/errors.ts";
 import { createSecretBox } from "../src/domain/secret-box.ts";
+import { openMigrated } from "../src/server.ts";
 import type { IngestClaim } from "../src/domain/store.ts";
 import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "./support/fixtures.ts";
-import { type Harness, harness } from "./support/harness.ts";
+import { type Harness, harness, testConfig } from "./support/harness.ts";
 import { receiver } from "./support/receiver.ts";
 
 let h: Harness;
@@ -73,6 +79,48 @@ describe("the writer thread", () => {
     expect((await h.call("GET", "/readyz", { key: null })).status).toBe(503);
     // Reads are the main thread's.
     expect((await h.call("GET", "/v1/events")).status).toBe(200);
+  });
+
+  test("a thread that cannot open the database fails its calls as storage unavailable and is replaced until one can", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-writer-"));
+    // A file where the data folder should be: the thread's open fails (as with a volume not
+    // mounted yet), and so does every replacement's until the folder is there.
+    const folder = join(dir, "data");
+    writeFileSync(folder, "not a folder");
+    const lost: string[] = [];
+    const writer = startWriterThread(
+      { path: join(folder, "hookline.db"), synchronous: "full", busyTimeoutMs: 1_000, encryptionKey: undefined },
+      (why) => lost.push(why),
+      20,
+    );
+    try {
+      const until = Date.now() + 5_000;
+      while (lost.length < 2 && Date.now() < until) await Bun.sleep(10);
+      expect(lost[0]).toContain("writer could not open the database");
+      expect(await writer.ping()).toBe(false);
+      // Either refused while down, or by the replacement that cannot open the file either.
+      const refused = await writer.claim([newId("dlv")], Date.now(), 30_000).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // (the store turns a crossed SQLITE_CANTOPEN into the same 503)
+      expect(refused instanceof StorageUnavailableError || storageProblem(refused) === "SQLITE_CANTOPEN").toBe(true);
+
+      rmSync(folder);
+      const { sqlite } = openMigrated(testConfig({}, join(folder, "hookline.db")));
+      sqlite.close();
+      const deadline = Date.now() + 5_000;
+      while (!(await writer.ping()) && Date.now() < deadline) await Bun.sleep(20);
+      expect(await writer.ping()).toBe(true);
+      // The replacement has the schema's statements ready: a claim of nothing takes nothing.
+      expect(await writer.claim([newId("dlv")], Date.now(), 30_000)).toEqual([]);
+      const before = lost.length;
+      await Bun.sleep(100);
+      expect(lost.length).toBe(before);
+    } finally {
+      await writer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a subscriber created on the main thread gets the next operational event the writer emits, without waiting for a cache", async () => {

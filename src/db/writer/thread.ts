@@ -16,7 +16,12 @@ const RESPAWN_MS = 1_000;
  * a 202 still means "on disk". If the thread is lost, the calls waiting for it and those made
  * meanwhile fail as storage unavailable (503), and a new thread is started a second later.
  */
-export function startWriterThread(opts: WriterThreadOptions, onLost: (why: string) => void = () => {}): Writer {
+export function startWriterThread(
+  opts: WriterThreadOptions,
+  onLost: (why: string) => void = () => {},
+  // How long after a loss the next thread starts (tests shorten it).
+  respawnMs = RESPAWN_MS,
+): Writer {
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let nextId = 1;
   let down: Error | undefined;
@@ -54,7 +59,7 @@ export function startWriterThread(opts: WriterThreadOptions, onLost: (why: strin
       if (closed) return;
       down = undefined;
       worker = spawn();
-    }, RESPAWN_MS).unref();
+    }, respawnMs).unref();
   }
 
   function send<T>(w: Worker, op: WriterOp, args: unknown[]): Promise<T> {
