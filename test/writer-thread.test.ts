@@ -15,6 +15,7 @@ import { startWriterThread } from "../src/db/writer/thread.ts";
 import { StorageUnavailableError } from "../src/domain/errors.ts";
 import { createSecretBox } from "../src/domain/secret-box.ts";
 import { openMigrated } from "../src/server.ts";
+import type { Clock } from "../src/domain/clock.ts";
 import type { IngestClaim } from "../src/domain/store.ts";
 import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "./support/fixtures.ts";
 import { type Harness, harness, testConfig } from "./support/harness.ts";
@@ -152,14 +153,14 @@ describe("the writer thread", () => {
 describe("an ingest's write checks the webhooks its plan read", () => {
   // The plan (fan-out, claims) is made on the main thread; the write comes later on the writer.
   // A webhook changed in between is looked at again: what happens to a delivery planned for it.
-  async function planThenChange(change: (webhookId: string) => Promise<unknown>) {
-    h = await harness({ security: open });
+  async function planThenChange(change: (webhookId: string) => Promise<unknown>, clock?: Clock) {
+    h = await harness({ security: open }, clock ? { clock } : {});
     await createEventTypes(h, ["member.added"]);
     const wh = await createWebhook(h, { tenant_id: "acme", url: "http://127.0.0.1:9/h", events: ["member.added"] });
     const plan = ingestPlanner(h.sqlite, createSecretBox(undefined), subscriberCache());
     const write = ingestWriter(h.sqlite);
     const claim: IngestClaim = { leaseMs: 15_000, take: () => "send", giveBack: () => {} };
-    const now = Date.now();
+    const now = clock?.now() ?? Date.now();
     const taken: Taken = [];
     const planned = plan(
       {
@@ -192,6 +193,18 @@ describe("an ingest's write checks the webhooks its plan read", () => {
 
   test("its URL changed meanwhile: written pending, not claimed with the old URL", async () => {
     const r = await planThenChange(async (id) => h.call("PATCH", `/v1/webhooks/${id}`, { body: { url: "http://127.0.0.1:9/new" } }));
+    expect(r.written).toEqual({ kind: "created", skipped: [], pending: [r.deliveryId] });
+    expect(r.rows).toEqual([{ status: "pending" }]);
+  });
+
+  test("its URL changed in the millisecond the webhook was created and the plan read it: still written pending", async () => {
+    // A stopped clock: creation, plan and PATCH share one millisecond, so only an updated_at
+    // that always moves on a change tells the write that the row it planned on is gone.
+    const t = Date.now();
+    const r = await planThenChange(
+      async (id) => h.call("PATCH", `/v1/webhooks/${id}`, { body: { url: "http://127.0.0.1:9/new" } }),
+      { now: () => t },
+    );
     expect(r.written).toEqual({ kind: "created", skipped: [], pending: [r.deliveryId] });
     expect(r.rows).toEqual([{ status: "pending" }]);
   });

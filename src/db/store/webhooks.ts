@@ -82,7 +82,8 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
         return db.transaction((tx) => {
           const row = tx
             .update(webhooks)
-            .set({ ...changes, updatedAt: at })
+            // Never the value it had: an ingest planned on the old row compares it (ingest.ts).
+            .set({ ...changes, updatedAt: sql`max(${at}, ${webhooks.updatedAt} + 1)` })
             .where(eq(webhooks.id, id))
             .returning()
             .get();
