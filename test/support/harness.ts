@@ -67,6 +67,7 @@ export async function harness(
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
   const { sqlite } = openMigrated(config);
+  let closed = false;
   const { deps, dispatcher, writer, closeOutbound } = createRuntime(config, sqlite, {
     logger: createLogger("silent"),
     resolver: extra.resolver ?? publicResolver,
@@ -113,6 +114,9 @@ export async function harness(
       await writer.setQueryOnly(on);
     },
     async close() {
+      // Idempotent: a test may close early and the after-each hook closes again.
+      if (closed) return;
+      closed = true;
       await http.stop(true);
       await dispatcher.stop(0);
       closeOutbound();

@@ -166,8 +166,8 @@ export function claimQueries(
           for (const c of check) {
             const { id } = c.delivery;
             // Older but no change seen here: only another process could have changed the webhook
-            // (its updated_at tells). Changed here: read again whatever updated_at says (two
-            // writes in one millisecond keep it).
+            // (its updated_at tells, as every change moves it). Changed here: the generation
+            // already says so, without a query: read it again.
             const unchanged = c.webhookGeneration === subscribers.generation;
             if (unchanged && renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
               out.push(c.delivery);

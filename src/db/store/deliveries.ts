@@ -21,6 +21,7 @@ import {
   toClaimed,
   toDelivery,
   toEvent,
+  webhookTouched,
 } from "./rows.ts";
 
 type Bind = string | number | null;
@@ -52,7 +53,7 @@ export function deliveryQueries(sqlite: Database, secrets: SecretBox, webhookCha
        AND EXISTS (SELECT 1 FROM events e WHERE e.id = deliveries.event_id AND e.payload <> '') RETURNING id`,
   );
   const rotate = sqlite.query<unknown, [number, number, string, string]>(
-    `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?4, updated_at = max(?2, updated_at + 1)
+    `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?4, ${webhookTouched("?2")}
      WHERE id = ?3`,
   );
 

@@ -3,6 +3,7 @@ import type { AttemptOutcome } from "../../domain/store.ts";
 import { isOperationalType, OPERATIONAL_TYPES } from "../../domain/event-patterns.ts";
 import { toIso } from "../../domain/clock.ts";
 import { disabledError } from "../../domain/webhooks/render.ts";
+import { webhookTouched } from "./rows.ts";
 
 export type Emit = (tenantId: string, type: string, data: Record<string, unknown>, now: number) => void;
 
@@ -39,7 +40,7 @@ export function dispatchQueries(
     "SELECT tenant_id, url, failing_since FROM webhooks WHERE id = ? AND (failure_count <> 0 OR failing_since IS NOT NULL)",
   );
   const webhookSucceeded = sqlite.query<unknown, [number, string]>(
-    "UPDATE webhooks SET failure_count = 0, failing_since = NULL, updated_at = max(?1, updated_at + 1) WHERE id = ?2",
+    `UPDATE webhooks SET failure_count = 0, failing_since = NULL, ${webhookTouched("?1")} WHERE id = ?2`,
   );
   const webhookFailed = sqlite.query<{ failing_since: number; enabled: number }, [number, number, string]>(
     `UPDATE webhooks SET failing_since = coalesce(failing_since, ?1), failure_count = failure_count + ?2
@@ -49,7 +50,7 @@ export function dispatchQueries(
     { tenant_id: string; url: string; failure_count: number; failing_since: number | null },
     [string, number, string]
   >(
-    `UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = max(?2, updated_at + 1) WHERE id = ?3 AND enabled = 1
+    `UPDATE webhooks SET enabled = 0, disabled_reason = ?1, ${webhookTouched("?2")} WHERE id = ?3 AND enabled = 1
      RETURNING tenant_id, url, failure_count, failing_since`,
   );
   const failPending = sqlite.query<unknown, [string, number, string]>(

@@ -135,3 +135,12 @@ export function toClaimed(r: SendRow, secrets: SecretBox): ClaimedDelivery {
     previousSecretExpiresAt: r.previous_secret_expires_at,
   };
 }
+
+/**
+ * `updated_at` of a changed webhook row (`at` is a placeholder such as `?2`): never the value it
+ * had, even for two changes in one millisecond, because an ingest or claim planned on the old row
+ * compares it before writing (ingest.ts, claims.ts).
+ */
+export function webhookTouched(at: string): string {
+  return `updated_at = max(${at}, updated_at + 1)`;
+}

@@ -82,7 +82,7 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
         return db.transaction((tx) => {
           const row = tx
             .update(webhooks)
-            // Never the value it had: an ingest planned on the old row compares it (ingest.ts).
+            // Never the value it had (as webhookTouched in rows.ts, for the raw statements).
             .set({ ...changes, updatedAt: sql`max(${at}, ${webhooks.updatedAt} + 1)` })
             .where(eq(webhooks.id, id))
             .returning()
