@@ -111,7 +111,7 @@ describe("checkDestination: private hosts in URLs", () => {
     expect(await accepted("http://127.0.0.1:9999/x", open)).toBe("http://127.0.0.1:9999/x");
     expect(await accepted("http://localhost:9999/x", open)).toBe("http://localhost:9999/x");
     expect(await errorsOf("http://127.0.0.1:9999/x", { allowHttp: false, allowPrivateNetworks: true }))
-      .toEqual(["url: must use https"]);
+      .toEqual(["url: must use https; set security.allow_http to allow http"]);
   });
 });
 
@@ -160,7 +160,9 @@ describe("checkDestination: resolved host names", () => {
     ]);
   });
   test("no DNS lookup when the URL is refused for other reasons", async () => {
-    expect(await errorsOf("http://evil.example.com/", strict, noDns)).toEqual(["url: must use https"]);
+    expect(await errorsOf("http://evil.example.com/", strict, noDns)).toEqual([
+      "url: must use https; set security.allow_http to allow http",
+    ]);
   });
 });
 
@@ -183,7 +185,7 @@ describe("checkDestination: syntax rules", () => {
     expect(await errorsOf(`${at}a`)).toEqual(["url: must be at most 2083 characters"]);
   });
   test("http only with allowHttp", async () => {
-    expect(await errorsOf("http://8.8.8.8/")).toEqual(["url: must use https"]);
+    expect(await errorsOf("http://8.8.8.8/")).toEqual(["url: must use https; set security.allow_http to allow http"]);
     expect(await accepted("http://8.8.8.8/", httpOk)).toBe("http://8.8.8.8/");
     expect(await errorsOf("ftp://8.8.8.8/", httpOk)).toEqual(["url: must use http or https"]);
     expect(await errorsOf("javascript:alert(1)")).toEqual(["url: must use https"]);
@@ -203,7 +205,7 @@ describe("checkDestination: syntax rules", () => {
   });
   test("every problem is reported", async () => {
     expect(await errorsOf("http://u:p@127.0.0.1/#f")).toEqual([
-      "url: must use https",
+      "url: must use https; set security.allow_http to allow http",
       "url: must not contain credentials",
       "url: must not contain a fragment",
       "url: resolves to a private or loopback address (127.0.0.1); set security.allow_private_networks to allow it",

@@ -159,7 +159,8 @@ describe("create: url", () => {
   test("http is refused unless security.allow_http", async () => {
     const hh = await setup();
     const errors = await refused(await create(hh, { url: "http://hooks.example.com/in" }), "url");
-    expect(errors).toContain("url: must use https");
+    // The error names the setting, as the private-network one does.
+    expect(errors).toContain("url: must use https; set security.allow_http to allow http");
     await h?.close();
     const open = await setup({ security: { allow_http: true, allow_private_networks: false } });
     expect((await created(open, { url: "http://hooks.example.com/in" })).url).toBe("http://hooks.example.com/in");
@@ -302,7 +303,7 @@ describe("create: several problems, tenants, duplicates", () => {
     const hh = await setup();
     const res = await create(hh, { url: "http://hooks.example.com/in", events: ["nope.x"], description: "d".repeat(1001) });
     const errors = await refused(res, "events[0]", "description", "url");
-    expect(errors).toContain("url: must use https");
+    expect(errors).toContain("url: must use https; set security.allow_http to allow http");
   });
 
   test("a global key without tenant_id → 422 naming tenant_id", async () => {

@@ -16,6 +16,11 @@ export interface DestinationPolicy extends AddressRules {
 const MAX_URL_LENGTH = 2083;
 const DNS_TIMEOUT_MS = 5_000;
 const PRIVATE_HINT = "set security.allow_private_networks to allow it";
+const HTTP_HINT = "set security.allow_http to allow http";
+
+function httpsError(protocol: string): string {
+  return protocol === "http:" ? `url: must use https; ${HTTP_HINT}` : "url: must use https";
+}
 
 /** A lookup that cannot hang a request: getaddrinfo has no timeout of its own. */
 export const systemResolver: Resolver = async (hostname) => {
@@ -207,7 +212,8 @@ export async function checkDestination(
     return { errors };
   }
   const schemeOk = url.protocol === "https:" || (policy.allowHttp && url.protocol === "http:");
-  if (!schemeOk) errors.push(policy.allowHttp ? "url: must use http or https" : "url: must use https");
+  // Only an http URL hears of the setting: no setting makes ftp: or javascript: acceptable.
+  if (!schemeOk) errors.push(policy.allowHttp ? "url: must use http or https" : httpsError(url.protocol));
   if (url.username !== "" || url.password !== "") errors.push("url: must not contain credentials");
   // A fragment is never sent to the receiver, so accepting one only hides duplicates. An empty
   // "#" leaves url.hash empty but stays in href, hence the check on href.
