@@ -75,8 +75,28 @@ test("keys create refuses a bad role or tenant with exit 2", async () => {
 test("HOOKLINE_* env overrides are validated and named", async () => {
   const res = await run(cli("config", "check"), { cwd, env: { HOOKLINE_SERVER_PORT: "eighty" } });
   expect(res.code).toBe(2);
-  expect(res.stderr).toContain("HOOKLINE_SERVER_PORT");
+  expect(res.stderr).toContain("server.port (from environment variable HOOKLINE_SERVER_PORT): must be an integer");
 });
+
+test("the README's `export HOOKLINE_KEY=…` does not break config check, keys or serve in that shell", async () => {
+  const dir = mkdtempSync(join(cwd, "hookline-key-"));
+  const env = { HOOKLINE_KEY: "hkl_0123456789abcdef0123456789abcdef0123456789a", HOOKLINE_URL: "http://127.0.0.1:8080" };
+  const check = await run(cli("config", "check"), { cwd: dir, env });
+  expect(check.code, check.stderr).toBe(0);
+  const list = await run(cli("keys", "list"), { cwd: dir, env });
+  expect(list.code, list.stderr).toBe(0);
+  const typo = await run(cli("config", "check"), { cwd: dir, env: { ...env, HOOKLINE_SERVER_PROT: "9000" } });
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toContain("server.prot (from environment variable HOOKLINE_SERVER_PROT): unknown key");
+  expect(typo.stderr).not.toContain("HOOKLINE_KEY");
+  const { proc, url } = await startServe(cli("serve"), { cwd: dir, env });
+  try {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  } finally {
+    proc.kill("SIGTERM");
+  }
+  expect(await proc.exited).toBe(0);
+}, 30_000);
 
 test("a dangerous [auth.jwt] is a config error: exit 2 before any database exists", async () => {
   const dir = mkdtempSync(join(cwd, "jwt-"));

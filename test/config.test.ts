@@ -238,15 +238,51 @@ port = 1
     expect([both.delivery.retry_every, both.delivery.retry_for]).toEqual([3_600_000, 172_800_000]);
   });
 
-  test("env problems name the variable and the key", () => {
+  test("env problems name the key and say it comes from an environment variable", () => {
     expect(
       problemsOf(undefined, { HOOKLINE_SERVER_PROT: "1", HOOKLINE_SERVER_PORT: "http" }),
     ).toEqual([
-      "HOOKLINE_SERVER_PORT: must be an integer from 0 to 65535 (sets server.port)",
-      "HOOKLINE_SERVER_PROT: unknown setting",
+      "server.port (from environment variable HOOKLINE_SERVER_PORT): must be an integer from 0 to 65535",
+      "server.prot (from environment variable HOOKLINE_SERVER_PROT): unknown key",
     ]);
     expect(problemsOf(undefined, { HOOKLINE_DELIVERY_RETRY_SCHEDULE: "5s,1 hour" })).toEqual([
-      'HOOKLINE_DELIVERY_RETRY_SCHEDULE: "1 hour" is not a duration; use an integer with ms, s, m, h or d, e.g. "15s" (sets delivery.retry_schedule[1])',
+      'delivery.retry_schedule[1] (from environment variable HOOKLINE_DELIVERY_RETRY_SCHEDULE): "1 hour" is not a duration; use an integer with ms, s, m, h or d, e.g. "15s"',
+    ]);
+  });
+
+  // Every path by which an environment variable can be refused, each naming the variable.
+  const ENV_PROBLEMS: Array<[string, string, string]> = [
+    ["HOOKLINE_SERVER_PORT", "eighty", "server.port (from environment variable HOOKLINE_SERVER_PORT): must be an integer"],
+    ["HOOKLINE_LOG_LEVEL", "loud", 'log.level (from environment variable HOOKLINE_LOG_LEVEL): must be "debug"'],
+    ["HOOKLINE_METRICS_REQUIRE_AUTH", "yes", "metrics.require_auth (from environment variable HOOKLINE_METRICS_REQUIRE_AUTH): must be true or false"],
+    ["HOOKLINE_DELIVERY_RETRY_SCHEDULE", "[5s", "delivery.retry_schedule (from environment variable HOOKLINE_DELIVERY_RETRY_SCHEDULE): is not a valid JSON array"],
+    ["HOOKLINE_ROOT_KEY", "short", "auth.root_key (from environment variable HOOKLINE_ROOT_KEY): must be at least 16 characters"],
+    ["HOOKLINE_AUTH_ROOT_KEY", "short", "auth.root_key (from environment variable HOOKLINE_AUTH_ROOT_KEY): must be at least 16 characters"],
+    ["HOOKLINE_AUTH_JWT_KID", "x", "auth.jwt.kid (from environment variable HOOKLINE_AUTH_JWT_KID): unknown key"],
+    ["HOOKLINE_AUTH_JWT", "x", "auth.jwt (from environment variable HOOKLINE_AUTH_JWT): is a table; set its keys one by one (HOOKLINE_AUTH_JWT_<KEY>)"],
+    ["HOOKLINE_RATE_LIMIT_PER_HOUR", "5", "rate_limit.per_hour (from environment variable HOOKLINE_RATE_LIMIT_PER_HOUR): unknown key"],
+    ["HOOKLINE_EVENT_TYPES", "member.added", "event_types (from environment variable HOOKLINE_EVENT_TYPES): can only be declared in the config file ([[event_types]])"],
+  ];
+  test.each(ENV_PROBLEMS)("%s=%p is refused, naming the key and the variable", (name, value, start) => {
+    const problems = problemsOf(undefined, { [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toStartWith(start);
+  });
+
+  test("HOOKLINE_* names outside a known section are the user's own variables, not settings", () => {
+    const config = load(undefined, {
+      // The README's own `export HOOKLINE_KEY=$(cat data/initial-admin-key)`.
+      HOOKLINE_KEY: "hkl_0123456789abcdef0123456789abcdef0123456789a",
+      HOOKLINE_URL: "http://127.0.0.1:8080",
+      HOOKLINE_SERVER: "not a key of [server]",
+      HOOKLINE_RATE: "5",
+      HOOKLINE_: "x",
+      HOOKLINE_CONFIG: "/ignored/here.toml",
+    });
+    expect(config).toEqual(load(undefined));
+    // A known section still refuses a typo, beside the user's variables.
+    expect(problemsOf(undefined, { HOOKLINE_KEY: "x", HOOKLINE_LOG_FROMAT: "pretty" })).toEqual([
+      "log.fromat (from environment variable HOOKLINE_LOG_FROMAT): unknown key",
     ]);
   });
 

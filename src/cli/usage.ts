@@ -25,5 +25,6 @@ Usage:
   hookline --version | --help
 
 --config defaults to $HOOKLINE_CONFIG, then ./hookline.toml if present, else built-in defaults.
-Every key can be overridden with HOOKLINE_<SECTION>_<KEY>; see config.example.toml.
+Every key can be overridden with HOOKLINE_<SECTION>_<KEY>; see config.example.toml. Other
+HOOKLINE_* names (such as HOOKLINE_KEY) are not settings and are left alone.
 `;

@@ -6,6 +6,11 @@ export interface Origins {
   env: ReadonlyMap<string, EnvValue>;
 }
 
+/** A problem with a value set by an environment variable: the key, then where it came from. */
+export function fromEnvironment(path: string, variable: string, message: string): string {
+  return `${path} (from environment variable ${variable}): ${message}`;
+}
+
 // "event_types[2].name" → "event_types[2]" → "event_types"; "a.b" → "a".
 function parentOf(path: string): string | undefined {
   const match = /^(.+?)(\[\d+\]|\.[^.[\]]+)$/.exec(path);
@@ -24,7 +29,7 @@ export class Problems {
     for (let at: string | undefined = path; at !== undefined; at = parentOf(at)) {
       const fromEnv = this.origins.env.get(at);
       if (fromEnv !== undefined) {
-        this.list.push(`${fromEnv.name}: ${message} (sets ${path})`);
+        this.list.push(fromEnvironment(path, fromEnv.name, message));
         return;
       }
       const line = this.origins.lines.get(at);
