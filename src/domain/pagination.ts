@@ -22,19 +22,29 @@ export function encodeCursor(lastId: string): string {
   return Buffer.from(`v1:${lastId}`, "utf8").toString("base64url");
 }
 
+// Only the plain spelling: Number() would also take "1e1", "0x10", " 5", "5.0", "+5" and ""
+// (as 0, or as "no limit" before), so two clients could mean different pages by one query.
+// Leading zeros are refused too: "010" is 8 in some languages, and one spelling per value keeps
+// a URL canonical.
+const PLAIN_LIMIT = /^[1-9][0-9]{0,2}$/;
+
+/** `limit` as written in a query string, or undefined unless it is a plain 1–100. */
+export function parseLimit(raw: string): number | undefined {
+  if (!PLAIN_LIMIT.test(raw)) return undefined;
+  const n = Number(raw);
+  return n <= MAX_LIMIT ? n : undefined;
+}
+
 export function parsePage(
   query: { limit?: string | number; cursor?: string },
   prefix: IdPrefix,
 ): PageRequest {
   const errors: string[] = [];
   let limit = DEFAULT_LIMIT;
-  if (query.limit !== undefined && query.limit !== "") {
-    const n = Number(query.limit);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
-      errors.push(`limit: must be an integer from 1 to ${MAX_LIMIT}`);
-    } else {
-      limit = n;
-    }
+  if (query.limit !== undefined) {
+    const n = parseLimit(String(query.limit));
+    if (n === undefined) errors.push(`limit: must be an integer from 1 to ${MAX_LIMIT}`);
+    else limit = n;
   }
   let before: string | undefined;
   if (query.cursor !== undefined && query.cursor !== "") {
