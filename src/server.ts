@@ -63,7 +63,7 @@ export async function startServer(
   // Deliveries left claimed by a previous run come back when their lease expires (the sweep);
   // due ones are picked up right away.
   dispatcher.start();
-  const sweep = startSweep({ store, clock, config, logger, wake: () => dispatcher.wake() });
+  const sweep = startSweep({ store, clock, config, logger, metrics: deps.metrics, wake: () => dispatcher.wake() });
   const memory = startMemoryGuard({
     limitBytes: config.server.memory_soft_limit_mb * 1024 * 1024,
     logger,

@@ -1,6 +1,7 @@
 // Housekeeping and retry timing: expired leases, disabling webhooks that keep failing, retention,
 // the every/for retry window and Retry-After — all with a clock the test moves.
 import { describe, expect, test } from "bun:test";
+import pino from "pino";
 import { sweepOnce } from "../src/delivery/sweep.ts";
 import {
   cleanupAfterEach,
@@ -199,6 +200,66 @@ test("retention: finished events older than retention.days are purged; pending a
   expect((await delivery(recent.deliveryId)).status).toBe("succeeded");
   expect(clock.now() - t0).toBeGreaterThan(DAY);
   expect((await sweep(clock.now())).eventsPurged).toBe(0);
+});
+
+test("retention: each sweep that removed something logs one line with its counts and moves hookline_retention_purged_total", async () => {
+  const clock = fakeClock();
+  await setup({ retention: { days: 2, payload_days: 1 }, delivery: { retry_schedule: [1_000], jitter: 0 } }, { clock });
+  const r = track(receiver(200));
+  r.answers.push(500);
+  await subscribe(r);
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "info", base: undefined }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const sweepLogged = (now: number) => sweepOnce({ ...h.deps, logger, wake: () => {} }, now);
+  const purgeLines = () => lines.filter((l) => l.msg === "retention sweep purged");
+  const purgedTotal = async () => {
+    const text = await (await h.call("GET", "/metrics")).text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^hookline_retention_purged_total\{kind="([a-z_]+)"\} (\d+)$/gm)) out[m[1] as string] = Number(m[2]);
+    return out;
+  };
+  const zero = { events: 0, deliveries: 0, attempts: 0, payloads: 0, idempotency_keys: 0 };
+  // Every kind is a series from the first scrape.
+  expect(await purgedTotal()).toEqual(zero);
+
+  const t0 = clock.now();
+  // One event with a key, delivered on its second attempt; one delivered at once; one no webhook wants.
+  const keyed = await h.call("POST", "/v1/events", {
+    body: { tenant_id: "acme", type: "member.added", data: { n: 1 }, idempotency_key: "k-1" },
+  });
+  expect(keyed.status).toBe(202);
+  expect(await h.dispatcher.dispatchOnce()).toBe(1);
+  clock.advance(1_000);
+  await publish();
+  await publish("member.removed");
+  expect(await h.dispatcher.dispatchOnce()).toBe(2);
+  const rows = (table: string) => h.sqlite.query<{ n: number }, []>(`SELECT count(*) AS n FROM ${table}`).get()?.n;
+  // The fourth event is Hookline's own hookline.webhook.recovered (500, then 200), sent nowhere.
+  expect([rows("events"), rows("deliveries"), rows("attempts")]).toEqual([4, 2, 3]);
+
+  // Nothing old enough: no line, nothing counted.
+  await sweepLogged(t0 + DAY - 10_000);
+  expect(purgeLines()).toEqual([]);
+
+  // Past payload_days and the idempotency window (24 h): payloads and the key go, rows stay.
+  const first = await sweepLogged(t0 + DAY + 5_000);
+  expect(first).toMatchObject({ eventsPurged: 0, deliveriesPurged: 0, attemptsPurged: 0, payloadsPruned: 4, keysCleared: 1 });
+  expect(purgeLines()).toHaveLength(1);
+  expect(purgeLines()[0]).toMatchObject({ level: 30, events: 0, deliveries: 0, attempts: 0, payloads: 4, idempotency_keys: 1 });
+  expect(await purgedTotal()).toEqual({ ...zero, payloads: 4, idempotency_keys: 1 });
+
+  // The next sweep finds nothing more: still one line, same counts.
+  await sweepLogged(t0 + DAY + 10_000);
+  expect(purgeLines()).toHaveLength(1);
+
+  // Past retention.days: the events go with their deliveries and attempts, and the counts say so.
+  const second = await sweepLogged(t0 + 2 * DAY + 5_000);
+  expect(second).toMatchObject({ eventsPurged: 4, deliveriesPurged: 2, attemptsPurged: 3, payloadsPruned: 0, keysCleared: 0 });
+  expect([rows("events"), rows("deliveries"), rows("attempts")]).toEqual([0, 0, 0]);
+  expect(purgeLines()).toHaveLength(2);
+  expect(purgeLines()[1]).toMatchObject({ level: 30, events: 4, deliveries: 2, attempts: 3, payloads: 0, idempotency_keys: 0 });
+  expect(typeof purgeLines()[1]?.pages_reclaimed).toBe("number");
+  expect(await purgedTotal()).toEqual({ events: 4, deliveries: 2, attempts: 3, payloads: 4, idempotency_keys: 1 });
 });
 
 describe("retry timing through the real dispatcher", () => {

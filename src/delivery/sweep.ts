@@ -3,6 +3,7 @@ import type { Config } from "../config/types.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Store } from "../domain/store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 
 const DAY_MS = 86_400_000;
 // Each sweep deletes at most this many events, in transactions of BATCH: retention catches up
@@ -15,6 +16,7 @@ export interface SweepDeps {
   clock: Clock;
   config: Config;
   logger: Logger;
+  metrics: Pick<Metrics, "recordPurge">;
   wake: () => void;
 }
 
@@ -22,6 +24,9 @@ export interface SweepReport {
   leasesRecovered: number;
   webhooksDisabled: number;
   eventsPurged: number;
+  /** Deliveries and attempts deleted with those events. */
+  deliveriesPurged: number;
+  attemptsPurged: number;
   payloadsPruned: number;
   keysCleared: number;
   pagesReclaimed: number;
@@ -48,10 +53,15 @@ export async function sweepOnce(deps: SweepDeps, now: number = deps.clock.now())
   const leasesRecovered = await store.recoverExpiredLeases(now);
   const disabled = await store.disableFailingWebhooks(now - config.delivery.disable_after, now);
   for (const id of disabled) deps.logger.warn({ webhook_id: id }, "webhook disabled: failing for too long");
-  const eventsPurged =
-    config.retention.days > 0
-      ? await inBatches((limit) => store.purgeFinished(now - config.retention.days * DAY_MS, limit))
-      : 0;
+  const purged = { events: 0, deliveries: 0, attempts: 0 };
+  if (config.retention.days > 0) {
+    purged.events = await inBatches(async (limit) => {
+      const batch = await store.purgeFinished(now - config.retention.days * DAY_MS, limit);
+      purged.deliveries += batch.deliveries;
+      purged.attempts += batch.attempts;
+      return batch.events;
+    });
+  }
   const payloadsPruned =
     config.retention.payload_days > 0
       ? await inBatches((limit) => store.prunePayloads(now - config.retention.payload_days * DAY_MS, limit))
@@ -59,9 +69,25 @@ export async function sweepOnce(deps: SweepDeps, now: number = deps.clock.now())
   const keysCleared = await store.clearIdempotencyKeys(now - config.events.idempotency_window, MAX_PER_SWEEP);
   // Deleted rows leave free pages: give a bounded number back per sweep (4 MiB at 4 KiB pages).
   const pagesReclaimed = await store.reclaimSpace(1024);
+  const counts = { ...purged, payloads: payloadsPruned, idempotency_keys: keysCleared };
+  deps.metrics.recordPurge(counts);
+  // One line per sweep that removed something, so an operator sees retention at work (and what
+  // it costs) without a line every few seconds when there is nothing to do.
+  if (Object.values(counts).some((n) => n > 0)) {
+    deps.logger.info({ ...counts, pages_reclaimed: pagesReclaimed }, "retention sweep purged");
+  }
   // Retries that came due are picked up now even if no wake-up reached the dispatcher.
   deps.wake();
-  return { leasesRecovered, webhooksDisabled: disabled.length, eventsPurged, payloadsPruned, keysCleared, pagesReclaimed };
+  return {
+    leasesRecovered,
+    webhooksDisabled: disabled.length,
+    eventsPurged: purged.events,
+    deliveriesPurged: purged.deliveries,
+    attemptsPurged: purged.attempts,
+    payloadsPruned,
+    keysCleared,
+    pagesReclaimed,
+  };
 }
 
 /** Runs sweepOnce on `delivery.sweep`; croner's `protect` keeps runs from overlapping. */

@@ -230,6 +230,13 @@ export interface StoreGauges {
 }
 
 /** GET /v1/webhooks/{id}/stats over a window. */
+/** What one retention batch deleted: events, and the deliveries and attempts that went with them. */
+export interface PurgedRows {
+  events: number;
+  deliveries: number;
+  attempts: number;
+}
+
 export interface WebhookStatsRecord {
   attempts: number;
   succeeded: number;
@@ -313,8 +320,11 @@ export interface Store {
   recoverExpiredLeases(now: number): Promise<number>;
   nextDueAt(): Promise<number | undefined>;
   disableFailingWebhooks(failingSinceBefore: number, now: number): Promise<string[]>;
-  /** Deletes up to `limit` events created before `before` whose deliveries are all finished. */
-  purgeFinished(before: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` events created before `before` whose deliveries are all finished,
+   * with their deliveries and attempts; says how many of each.
+   */
+  purgeFinished(before: number, limit: number): Promise<PurgedRows>;
   clearIdempotencyKeys(before: number, limit: number): Promise<number>;
   /** Drops the payload of up to `limit` events created before `before` whose deliveries are all finished. */
   prunePayloads(before: number, limit: number): Promise<number>;

@@ -17,6 +17,10 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 
 const AGE_BUCKETS = ["lt_1m", "1m_10m", "10m_1h", "1h_1d", "gt_1d"] as const;
 
+/** What the retention sweep removes, one `kind` label each (see delivery/sweep.ts). */
+const PURGE_KINDS = ["events", "deliveries", "attempts", "payloads", "idempotency_keys"] as const;
+export type PurgeKind = (typeof PURGE_KINDS)[number];
+
 /**
  * Prometheus metrics (prom-client, checked inside the compiled binary). Counters move on the
  * hot paths; gauges that need the database are read only when /metrics is scraped.
@@ -56,6 +60,12 @@ export class Metrics {
     help: "Full garbage collections forced because resident memory was over server.memory_soft_limit_mb.",
     registers: [this.registry],
   });
+  readonly retentionPurged = new Counter({
+    name: "hookline_retention_purged_total",
+    help: "Rows the retention sweep removed: events, deliveries, attempts (with their events), payloads pruned, idempotency keys cleared.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly webhooksDisabled = new Counter({
     name: "hookline_webhooks_disabled_total",
     help: "Webhooks disabled by Hookline (failing for too long, or 410 Gone).",
@@ -64,6 +74,8 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const r = [this.registry];
+    // Every kind shows from the first scrape, at 0, so rate() and alerts see a series at once.
+    for (const kind of PURGE_KINDS) this.retentionPurged.inc({ kind }, 0);
     let snapshot: Promise<StoreGauges> | undefined;
     // One database read per scrape, shared by every gauge below.
     const gauges = () => {
@@ -174,6 +186,11 @@ export class Metrics {
   recordAttempt(result: AttemptResult, manual: boolean, durationMs: number): void {
     this.deliveries.inc({ outcome: manual && result !== "succeeded" ? "manual_failed" : result });
     this.attemptDuration.observe(durationMs / 1000);
+  }
+
+  /** One sweep's retention work; kinds with nothing removed are left alone. */
+  recordPurge(counts: Record<PurgeKind, number>): void {
+    for (const kind of PURGE_KINDS) if (counts[kind] > 0) this.retentionPurged.inc({ kind }, counts[kind]);
   }
 
   /**
