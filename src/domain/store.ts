@@ -229,7 +229,6 @@ export interface StoreGauges {
   walBytes: number;
 }
 
-/** GET /v1/webhooks/{id}/stats over a window. */
 /** What one retention batch deleted: events, and the deliveries and attempts that went with them. */
 export interface PurgedRows {
   events: number;
@@ -237,6 +236,7 @@ export interface PurgedRows {
   attempts: number;
 }
 
+/** GET /v1/webhooks/{id}/stats over a window. */
 export interface WebhookStatsRecord {
   attempts: number;
   succeeded: number;
