@@ -1,8 +1,9 @@
-import { Elysia } from "elysia";
+import { type AnyElysia, Elysia } from "elysia";
 import { DomainError } from "../domain/errors.ts";
 import { parseJsonBody, UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
 import { docsPlugin } from "./docs.ts";
+import { buildOpenApiDocument } from "./openapi-document.ts";
 import { domainErrorResponse, errorResponse, validationMessages } from "./errors.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
@@ -37,6 +38,8 @@ export function createApp(deps: ApiDeps) {
   const meta = new WeakMap<Request, RequestMeta>();
   const maxBody = deps.config.server.max_body_bytes;
   let matchers: ReturnType<typeof routeMatchers> | undefined;
+  // The document describes the whole app, which exists only once this chain is built.
+  let whole: AnyElysia | undefined;
 
   const app = new Elysia({ normalize: false })
     .onRequest(({ request, set }) => {
@@ -107,13 +110,14 @@ export function createApp(deps: ApiDeps) {
         "request",
       );
     })
-    .use(docsPlugin(deps.version))
+    .use(docsPlugin(() => buildOpenApiDocument(whole as AnyElysia, deps.version)))
     .use(opsRoutes(deps))
     .use(keyRoutes(deps))
     .use(eventTypeRoutes(deps))
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
     .use(deliveryRoutes(deps));
+  whole = app;
   return app;
 }
 

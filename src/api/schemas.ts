@@ -57,7 +57,7 @@ export const CreateKeyBody = t.Object(
       t.String({ description: "RFC 3339 with a time zone, in the future; omit for a key that never expires" }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ tenant_id: "acme", role: "publisher", name: "acme backend" }] },
 );
 
 // --- event types
@@ -77,9 +77,18 @@ export const CreateEventTypeBody = t.Object(
   {
     name: t.String({ pattern: "^[a-z0-9_]+(\\.[a-z0-9_]+)+$", error: "must look like 'resource.action'" }),
     description: t.Optional(t.String()),
-    schema: t.Optional(t.Record(t.String(), t.Unknown())),
+    schema: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON Schema that published data must match" })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: "member.added",
+        description: "A member joined an organisation.",
+        schema: { type: "object", properties: { member_id: { type: "string" } }, required: ["member_id"] },
+      },
+    ],
+  },
 );
 export const UpdateEventTypeBody = t.Object(
   {
@@ -87,7 +96,7 @@ export const UpdateEventTypeBody = t.Object(
     schema: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
     archived: t.Optional(t.Boolean()),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ description: "A member joined an organisation (with their role)." }] },
 );
 
 // --- webhooks
@@ -125,7 +134,12 @@ export const CreateWebhookBody = t.Object(
     tenant_id: t.Optional(t.String()),
     secret: t.Optional(t.String({ description: "whsec_ + base64 of 24–64 bytes; generated if omitted" })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { tenant_id: "acme", url: "https://example.com/webhooks", events: ["member.*"], description: "CRM sync" },
+    ],
+  },
 );
 export const UpdateWebhookBody = t.Object(
   {
@@ -136,7 +150,7 @@ export const UpdateWebhookBody = t.Object(
     enabled: webhookFields.enabled,
     secret: t.Optional(t.Unknown({ description: "Refused: use rotate-secret" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ description: "CRM sync (v2)", events: ["member.added"] }] },
 );
 export const WebhookListQuery = t.Object({
   ...PageQuery,
@@ -153,7 +167,7 @@ export const PublishBody = t.Object(
     tenant_id: t.Optional(t.String({ description: "Required with a global key" })),
     idempotency_key: t.Optional(t.String({ description: "Or the Idempotency-Key header" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ tenant_id: "acme", type: "member.added", data: { member_id: "m_1" } }] },
 );
 export const PublishedSchema = t.Object(
   {
@@ -217,10 +231,13 @@ export const EventWithDeliveriesSchema = t.Composite([EventSchema, t.Object({ de
 export const EventPageSchema = page(EventSchema, "EventPage");
 export const DeliveryIdSchema = t.Object({ delivery_id: t.String() }, { title: "DeliveryAccepted" });
 export const SecretSchema = t.Object({ secret: t.String() }, { title: "Secret" });
-export const RotateBody = t.Object({ secret: t.Optional(t.String()) }, { additionalProperties: false });
+export const RotateBody = t.Object(
+  { secret: t.Optional(t.String({ description: "Your own whsec_ secret; generated if omitted" })) },
+  { additionalProperties: false, examples: [{}] },
+);
 export const RecoverBody = t.Object(
   { since: t.String({ description: "RFC 3339; failed deliveries created since then are requeued" }) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ since: "2026-01-31T00:00:00Z" }] },
 );
 export const RequeuedSchema = t.Object({ requeued: t.Integer() }, { title: "Requeued" });
 

@@ -47,6 +47,8 @@ export interface Harness {
   sqlite: Database;
   app: ReturnType<typeof createApp>;
   dir: string;
+  /** The loopback origin the app listens on, e.g. http://127.0.0.1:41234. */
+  url: string;
   /** Calls the app over HTTP on a loopback port, with a JSON body and the given key (default root). */
   call(method: string, path: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   key(tenant: string, role: Role): Promise<string>;
@@ -92,6 +94,7 @@ export async function harness(
     sqlite,
     app,
     dir,
+    url: http.url.origin,
     async call(method, path, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       const key = opts.key === undefined ? ROOT_KEY : opts.key;
