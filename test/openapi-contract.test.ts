@@ -111,6 +111,12 @@ describe("the served OpenAPI document", () => {
     }
   });
 
+  test("every operation has a unique operationId that is an identifier (generated clients name methods after it)", () => {
+    const ids = operations().map(({ op }) => (op as { operationId?: string }).operationId);
+    for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z]+$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   test("named shapes are shared components (a generated client gets Webhook, Delivery… types)", () => {
     for (const name of ["Webhook", "CreatedWebhook", "Delivery", "Attempt", "Event", "EventType", "ApiKey", "Error"]) {
       expect(doc.components.schemas, name).toHaveProperty(name);

@@ -25,7 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["getHealthz"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -42,7 +42,7 @@ export interface paths {
             cookie?: never;
         };
         /** Ready: the database is writable and the dispatcher runs */
-        get: operations["getReadyz"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -62,13 +62,13 @@ export interface paths {
          * List active API keys
          * @description Requires role **admin** or higher.
          */
-        get: operations["getV1Keys"];
+        get: operations["listKeys"];
         put?: never;
         /**
          * Create an API key (the key is shown once)
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1Keys"];
+        post: operations["createKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -89,7 +89,7 @@ export interface paths {
          * Revoke an API key
          * @description Requires role **admin** or higher.
          */
-        delete: operations["deleteV1KeysById"];
+        delete: operations["revokeKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -106,13 +106,13 @@ export interface paths {
          * List every event type (one page: a catalog is small)
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1Event-types"];
+        get: operations["listEventTypes"];
         put?: never;
         /**
          * Create an event type (global admin)
          * @description Requires a **global admin** key.
          */
-        post: operations["postV1Event-types"];
+        post: operations["createEventType"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,14 +133,14 @@ export interface paths {
          * Archive an event type (global admin): no new events of it
          * @description Requires a **global admin** key.
          */
-        delete: operations["deleteV1Event-typesByName"];
+        delete: operations["archiveEventType"];
         options?: never;
         head?: never;
         /**
          * Update an event type (global admin); archived: false un-archives
          * @description Requires a **global admin** key.
          */
-        patch: operations["patchV1Event-typesByName"];
+        patch: operations["updateEventType"];
         trace?: never;
     };
     "/v1/webhooks": {
@@ -154,13 +154,13 @@ export interface paths {
          * List webhooks, newest first
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1Webhooks"];
+        get: operations["listWebhooks"];
         put?: never;
         /**
          * Subscribe a URL to event types (the secret is shown once)
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1Webhooks"];
+        post: operations["createWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -178,21 +178,21 @@ export interface paths {
          * Get a webhook (never its secret)
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1WebhooksById"];
+        get: operations["getWebhook"];
         put?: never;
         post?: never;
         /**
          * Delete a webhook with its pending deliveries and history
          * @description Requires role **admin** or higher.
          */
-        delete: operations["deleteV1WebhooksById"];
+        delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
          * Change url, events, description, headers or enabled
          * @description Requires role **admin** or higher.
          */
-        patch: operations["patchV1WebhooksById"];
+        patch: operations["updateWebhook"];
         trace?: never;
     };
     "/v1/webhooks/{id}/deliveries": {
@@ -206,7 +206,7 @@ export interface paths {
          * The webhook's deliveries, newest first
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1WebhooksByIdDeliveries"];
+        get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -226,7 +226,7 @@ export interface paths {
          * Health over a window: attempts, success rate, latency, failures, pending
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1WebhooksByIdStats"];
+        get: operations["getWebhookStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -248,7 +248,7 @@ export interface paths {
          * Send a signed webhook.test event to this webhook only
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1WebhooksByIdTest"];
+        post: operations["sendTestEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -268,7 +268,7 @@ export interface paths {
          * New signing secret; the old one keeps signing for signing.rotation_overlap
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1WebhooksByIdRotate-secret"];
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -288,7 +288,7 @@ export interface paths {
          * Schedule every failed delivery created since `since` again
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1WebhooksByIdRecover"];
+        post: operations["recoverWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -306,13 +306,13 @@ export interface paths {
          * List events, newest first
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1Events"];
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish an event (202 once it and its deliveries are on disk; 200 replays an idempotency key)
          * @description Requires role **publisher** or higher.
          */
-        post: operations["postV1Events"];
+        post: operations["publishEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -330,7 +330,7 @@ export interface paths {
          * Get an event with its deliveries
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1EventsById"];
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -350,7 +350,7 @@ export interface paths {
          * Get a delivery with its attempts
          * @description Requires role **viewer** or higher.
          */
-        get: operations["getV1DeliveriesById"];
+        get: operations["getDelivery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -372,7 +372,7 @@ export interface paths {
          * One more attempt now, whatever the status (409 if the webhook is disabled)
          * @description Requires role **admin** or higher.
          */
-        post: operations["postV1DeliveriesByIdRetry"];
+        post: operations["retryDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -691,7 +691,7 @@ export interface operations {
             };
         };
     };
-    getHealthz: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -723,7 +723,7 @@ export interface operations {
             };
         };
     };
-    getReadyz: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -766,7 +766,7 @@ export interface operations {
             };
         };
     };
-    getV1Keys: {
+    listKeys: {
         parameters: {
             query?: {
                 limit?: string;
@@ -844,7 +844,7 @@ export interface operations {
             };
         };
     };
-    postV1Keys: {
+    createKey: {
         parameters: {
             query?: never;
             header?: never;
@@ -971,7 +971,7 @@ export interface operations {
             };
         };
     };
-    deleteV1KeysById: {
+    revokeKey: {
         parameters: {
             query?: never;
             header?: never;
@@ -1054,7 +1054,7 @@ export interface operations {
             };
         };
     };
-    "getV1Event-types": {
+    listEventTypes: {
         parameters: {
             query?: never;
             header?: never;
@@ -1137,7 +1137,7 @@ export interface operations {
             };
         };
     };
-    "postV1Event-types": {
+    createEventType: {
         parameters: {
             query?: never;
             header?: never;
@@ -1284,7 +1284,7 @@ export interface operations {
             };
         };
     };
-    "deleteV1Event-typesByName": {
+    archiveEventType: {
         parameters: {
             query?: never;
             header?: never;
@@ -1376,7 +1376,7 @@ export interface operations {
             };
         };
     };
-    "patchV1Event-typesByName": {
+    updateEventType: {
         parameters: {
             query?: never;
             header?: never;
@@ -1512,7 +1512,7 @@ export interface operations {
             };
         };
     };
-    getV1Webhooks: {
+    listWebhooks: {
         parameters: {
             query?: {
                 limit?: string;
@@ -1601,7 +1601,7 @@ export interface operations {
             };
         };
     };
-    postV1Webhooks: {
+    createWebhook: {
         parameters: {
             query?: never;
             header?: never;
@@ -1747,7 +1747,7 @@ export interface operations {
             };
         };
     };
-    getV1WebhooksById: {
+    getWebhook: {
         parameters: {
             query?: never;
             header?: never;
@@ -1832,7 +1832,7 @@ export interface operations {
             };
         };
     };
-    deleteV1WebhooksById: {
+    deleteWebhook: {
         parameters: {
             query?: never;
             header?: never;
@@ -1924,7 +1924,7 @@ export interface operations {
             };
         };
     };
-    patchV1WebhooksById: {
+    updateWebhook: {
         parameters: {
             query?: never;
             header?: never;
@@ -2069,7 +2069,7 @@ export interface operations {
             };
         };
     };
-    getV1WebhooksByIdDeliveries: {
+    listWebhookDeliveries: {
         parameters: {
             query?: {
                 limit?: string;
@@ -2158,7 +2158,7 @@ export interface operations {
             };
         };
     };
-    getV1WebhooksByIdStats: {
+    getWebhookStats: {
         parameters: {
             query?: {
                 window?: string;
@@ -2245,7 +2245,7 @@ export interface operations {
             };
         };
     };
-    postV1WebhooksByIdTest: {
+    sendTestEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -2339,7 +2339,7 @@ export interface operations {
             };
         };
     };
-    "postV1WebhooksByIdRotate-secret": {
+    rotateWebhookSecret: {
         parameters: {
             query?: never;
             header?: never;
@@ -2468,7 +2468,7 @@ export interface operations {
             };
         };
     };
-    postV1WebhooksByIdRecover: {
+    recoverWebhook: {
         parameters: {
             query?: never;
             header?: never;
@@ -2601,7 +2601,7 @@ export interface operations {
             };
         };
     };
-    getV1Events: {
+    listEvents: {
         parameters: {
             query?: {
                 limit?: string;
@@ -2707,7 +2707,7 @@ export interface operations {
             };
         };
     };
-    postV1Events: {
+    publishEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -2859,7 +2859,7 @@ export interface operations {
             };
         };
     };
-    getV1EventsById: {
+    getEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -2962,7 +2962,7 @@ export interface operations {
             };
         };
     };
-    getV1DeliveriesById: {
+    getDelivery: {
         parameters: {
             query?: never;
             header?: never;
@@ -3038,7 +3038,7 @@ export interface operations {
             };
         };
     };
-    postV1DeliveriesByIdRetry: {
+    retryDelivery: {
         parameters: {
             query?: never;
             header?: never;
