@@ -109,7 +109,7 @@ allow_http = true
       HOOKLINE_DELIVERY_JITTER: "0.5",
       HOOKLINE_SECURITY_ALLOW_PRIVATE_NETWORKS: "1",
       HOOKLINE_METRICS_REQUIRE_AUTH: "true",
-      HOOKLINE_AUTH_JWT_SECRET: "jwt-secret",
+      HOOKLINE_AUTH_JWT_SECRET: "jwt-secret-0123456789abcdef012345",
       HOOKLINE_AUTH_JWT_ALGORITHMS: '["HS256"]',
       HOOKLINE_LOG_FORMAT: "",
       HOOKLINE_CONFIG: "/ignored/here.toml",
@@ -123,7 +123,7 @@ allow_http = true
     expect(config.security.allow_private_networks).toBe(true);
     expect(config.metrics.require_auth).toBe(true);
     expect(config.auth.jwt).toEqual({
-      secret: "jwt-secret",
+      secret: "jwt-secret-0123456789abcdef012345",
       algorithms: ["HS256"],
       tenant_claim: "org_id",
       role_claim: "role",
@@ -287,15 +287,15 @@ port = 1
   });
 
   test("[auth.jwt] is typed, defaulted and needs exactly one key source", () => {
-    const config = load(`[auth]\njwt.secret = "s3cret"\njwt.leeway = "1m"\n`);
+    const config = load(`[auth]\njwt.secret = "s3cret-s3cret-s3cret-s3cret-s3cret"\njwt.leeway = "1m"\n`);
     expect(config.auth.jwt).toEqual({
-      secret: "s3cret",
+      secret: "s3cret-s3cret-s3cret-s3cret-s3cret",
       tenant_claim: "org_id",
       role_claim: "role",
       leeway: 60_000,
     });
     expect(
-      problemsOf(`[auth.jwt]\nsecret = "a"\njwks_file = "b"\nissuer = 5\nkid = "x"\n`),
+      problemsOf(`[auth.jwt]\nsecret = "${"a".repeat(32)}"\njwks_file = "b"\nissuer = 5\nkid = "x"\n`),
     ).toEqual([
       "auth.jwt.kid: unknown key (line 5)",
       "auth.jwt.issuer: must be a string (line 4)",

@@ -21,6 +21,9 @@ export class JwtConfigError extends Error {
 }
 
 const HMAC = ["HS256", "HS384", "HS512"];
+// RFC 7518 §3.2: an HMAC key at least as long as the hash. config/schema.ts refuses a secret
+// under 32 bytes with the key's line; this also covers HS384/HS512 and configs built in code.
+const HMAC_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 const RSA = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
 const RSA_PSS = ["PS256", "PS384", "PS512"];
 const OKP = ["EdDSA", "Ed25519"];
@@ -143,6 +146,14 @@ function chooseAlgorithms(cfg: JwtConfig, allowed: string[]): string[] {
         `auth.jwt.algorithms: ${alg} cannot be verified with the configured ${sourceName}; it allows ${allowed.join(", ")}`,
       );
     }
+    const minBytes = HMAC_MIN_BYTES[alg];
+    if (cfg.secret !== undefined && minBytes !== undefined && Buffer.byteLength(cfg.secret, "utf8") < minBytes) {
+      throw new JwtConfigError(
+        alg === "HS256"
+          ? `auth.jwt.secret: must be at least ${minBytes} bytes; generate one with: openssl rand -base64 32`
+          : `auth.jwt.algorithms: ${alg} needs an auth.jwt.secret of at least ${minBytes} bytes`,
+      );
+    }
   }
   return [...wanted];
 }
@@ -231,7 +242,10 @@ export function createJwtVerifier(
       }
       const role = roleFrom(payload[roleClaim], roleMap);
       if (role === undefined) return { ok: false, reason: `claim ${roleClaim} is missing or names no known role` };
-      return { ok: true, principal: { kind: "jwt", id: `jwt:${tenant}:${subjectOf(payload, token)}`, tenant, role } };
+      // exp is required above, and jose has checked that it is a number.
+      const expiresAt = (payload.exp as number) * 1000;
+      const id = `jwt:${tenant}:${subjectOf(payload, token)}`;
+      return { ok: true, principal: { kind: "jwt", id, tenant, role, expiresAt } };
     },
   };
 }

@@ -48,6 +48,17 @@ function checkRootKey(key: string): string | undefined {
   return key.length < 16 ? "must be at least 16 characters" : undefined;
 }
 
+// RFC 7518 §3.2: an HMAC key at least as long as the hash (32 bytes for HS256). A shorter,
+// typically human-chosen secret can be brute-forced offline from one captured token, and then
+// anyone can sign tokens for any tenant. Never echo the secret.
+export const MIN_JWT_SECRET_BYTES = 32;
+
+function checkJwtSecret(secret: string): string | undefined {
+  return Buffer.byteLength(secret, "utf8") < MIN_JWT_SECRET_BYTES
+    ? `must be at least ${MIN_JWT_SECRET_BYTES} bytes; generate one with: openssl rand -base64 32`
+    : undefined;
+}
+
 function checkAlgorithm(name: string): string | undefined {
   return name.toLowerCase() === "none" ? `"none" is not allowed` : undefined;
 }
@@ -99,7 +110,7 @@ export const SPEC: Spec = {
     jwt: { type: "table" },
   },
   "auth.jwt": {
-    secret: str,
+    secret: { type: "string", check: checkJwtSecret },
     public_key: str,
     jwks_file: str,
     algorithms: { type: "strings", check: checkAlgorithm },

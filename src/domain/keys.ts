@@ -92,20 +92,39 @@ export function parseRfc3339(input: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function validateExpiry(value: unknown, now: number, errors: string[]): number | null {
-  if (value === undefined || value === null) return null;
-  const at = typeof value === "string" ? parseRfc3339(value) : undefined;
-  if (at === undefined) {
-    errors.push("expires_at: must be an RFC 3339 timestamp with a time zone, e.g. 2027-01-31T00:00:00Z");
-    return null;
+/**
+ * The key's expiry (ms) or null for never. `limit` is when the creating credential itself stops
+ * working (a JWT's exp): a key made with it expires no later, or a one-hour SSO token could mint
+ * a key that outlives the user's removal from the identity provider. Without an expires_at such a
+ * key gets the token's exp (shown in the 201); a later expires_at is refused, never shortened.
+ */
+function validateExpiry(value: unknown, now: number, limit: number | undefined, errors: string[]): number | null {
+  let at: number | null = null;
+  if (value !== undefined && value !== null) {
+    const parsed = typeof value === "string" ? parseRfc3339(value) : undefined;
+    if (parsed === undefined) {
+      errors.push("expires_at: must be an RFC 3339 timestamp with a time zone, e.g. 2027-01-31T00:00:00Z");
+      return null;
+    }
+    if (parsed <= now) errors.push("expires_at: must be in the future");
+    at = parsed;
   }
-  if (at <= now) errors.push("expires_at: must be in the future");
+  if (limit === undefined) return at;
+  if (at === null) {
+    // Only within auth.jwt.leeway after exp: the key would be born expired.
+    if (limit <= now) errors.push(`expires_at: the token creating this key expired at ${toIso(limit)}; sign in again`);
+    return limit;
+  }
+  if (at > limit) {
+    errors.push(`expires_at: must not be later than ${toIso(limit)}, when the token creating this key expires`);
+  }
   return at;
 }
 
 function validateKeyInput(
   input: KeyInput,
   now: number,
+  limit: number | undefined,
 ): { role: Role; name: string; tenant?: string; expiresAt: number | null } {
   const errors: string[] = [];
   if (!isRole(input.role)) errors.push("role: must be one of viewer, publisher, admin");
@@ -119,7 +138,7 @@ function validateKeyInput(
   if (tenant !== undefined && tenant !== GLOBAL_TENANT && !TENANT_RE.test(tenant)) {
     errors.push(`tenant_id: must be "*" or match ${TENANT_RE.source}`);
   }
-  const expiresAt = validateExpiry(input.expires_at, now, errors);
+  const expiresAt = validateExpiry(input.expires_at, now, limit, errors);
   if (errors.length > 0) throw new ValidationError(errors);
   return { role: input.role as Role, name, expiresAt, ...(tenant !== undefined ? { tenant } : {}) };
 }
@@ -131,7 +150,8 @@ export async function createKey(
   input: KeyInput,
 ): Promise<KeyView & { key: string }> {
   const now = deps.clock.now();
-  const { role, name, tenant: requested, expiresAt } = validateKeyInput(input, now);
+  const limit = principal === "operator" ? undefined : principal.expiresAt;
+  const { role, name, tenant: requested, expiresAt } = validateKeyInput(input, now, limit);
   let tenantId: string;
   if (principal === "operator") {
     if (requested === undefined) throw new ValidationError(["tenant_id: is required"]);

@@ -18,6 +18,11 @@ export interface Principal {
   /** A tenant id, or "*" for global credentials. */
   tenant: string;
   role: Role;
+  /**
+   * When the credential stops working (ms), for a JWT its `exp`. Credentials created by this
+   * principal must not outlive it (see createKey).
+   */
+  expiresAt?: number;
 }
 
 export function isRole(value: unknown): value is Role {
