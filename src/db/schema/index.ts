@@ -2,3 +2,4 @@ export * from "./event-types.ts";
 export * from "./events.ts";
 export * from "./keys.ts";
 export * from "./webhooks.ts";
+export * from "./readiness.ts";

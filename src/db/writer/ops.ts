@@ -29,6 +29,9 @@ export function writeOps(sqlite: Database, secrets: SecretBox) {
   const write = ingestWriter(sqlite);
   const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
   const claim = claimWriter(sqlite, secrets, relaxed);
+  const probe = sqlite.query<unknown, [number]>(
+    "INSERT INTO readiness_probe (id, probed_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+  );
   return {
     ingest: (plans: IngestPlan[]): (IngestWritten | { error: unknown })[] => writeIngestBatch(sqlite, write, plans),
     claim: (ids: string[], now: number, leaseMs: number): ClaimedDelivery[] => claim(ids, now, leaseMs),
@@ -38,11 +41,19 @@ export function writeOps(sqlite: Database, secrets: SecretBox) {
     setQueryOnly(on: boolean): void {
       sqlite.run(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
     },
-    /** BEGIN IMMEDIATE takes the write lock: proves the file is writable, writes nothing. */
+    /**
+     * The readiness probe (/readyz): commits a real write, one row rewritten. Taking the write
+     * lock alone (BEGIN IMMEDIATE + ROLLBACK) writes nothing, so it said "writable" on a full
+     * disk or an immutable file; only a commit reaches the file system. Reporting the store
+     * down after a failed hot-path write instead would stay "ready" on an idle server, and once
+     * down would need traffic to come back, which a load balancer stops sending. The write is
+     * one WAL frame in its own transaction on this (the writer's) connection, with synchronous
+     * = NORMAL: in WAL mode that commit is not synced, so a probe adds no fsync beside the
+     * ingests it queues among, and the next FULL commit syncs its frame along with its own.
+     */
     ping(): boolean {
       try {
-        sqlite.run("BEGIN IMMEDIATE");
-        sqlite.run("ROLLBACK");
+        relaxed(() => probe.run(Date.now()));
         return true;
       } catch {
         return false;
@@ -63,7 +74,7 @@ export interface Writer {
   webhooksChanged(): void;
   /** Refuses (or accepts again) every write on the writer's connection, as a full disk would. */
   setQueryOnly(on: boolean): Promise<void>;
-  /** True when the writer answers and its connection can take the write lock. */
+  /** True when the writer answers and a write on its connection commits (a one-row probe). */
   ping(): Promise<boolean>;
   /** After everything asked before it; the writer's connection is closed. */
   close(): Promise<void>;
