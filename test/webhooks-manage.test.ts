@@ -113,6 +113,8 @@ describe("PATCH /v1/webhooks/{id}", () => {
     await expect422(await patch(hh, w.id, { events: ["nope.x"] }), "events[0]");
     await expect422(await patch(hh, w.id, { headers: { "Webhook-Id": "x" } }), "headers.Webhook-Id");
     await expect422(await patch(hh, w.id, { description: "d".repeat(1001) }), "description");
+    await expect422(await patch(hh, w.id, { description: "forged\nINFO admin logged in" }), "description");
+    await expect422(await patch(hh, w.id, { headers: { "Content-Encoding": "gzip" } }), "headers.Content-Encoding");
     await expect422(await patch(hh, w.id, { tenant_id: "globex" }), "tenant_id");
     expect((await (await get(hh, w.id)).json()) as Webhook).toEqual(w);
   });

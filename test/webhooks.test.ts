@@ -246,6 +246,27 @@ describe("create: events, description, secret", () => {
   });
 
   test.each([
+    ["a newline", "orders\nINFO forged log line"],
+    ["a tab", "a\tb"],
+    ["an escape sequence", "\u001b[2Jcleared"],
+    ["DEL", "a\u007f"],
+    ["a C1 control", "a\u009b31m"],
+    ["a line separator", "a\u2028b"],
+    ["a bidi override", "invoice \u202egnp.exe"],
+    ["a bidi isolate", "a\u2066b"],
+  ])("a description with %s → 422 description: must not contain control characters", async (_why, description) => {
+    const hh = await setup();
+    const errors = await refused(await create(hh, { description }), "description");
+    expect(errors).toEqual(["description: must not contain control characters"]);
+  });
+
+  test("a description may hold any other Unicode, right-to-left marks included", async () => {
+    const hh = await setup();
+    const description = "Commandes — 注文 🎉 שלום\u200f";
+    expect((await created(hh, { description })).description).toBe(description);
+  });
+
+  test.each([
     ["no prefix", Buffer.alloc(32, 1).toString("base64")],
     ["not base64", "whsec_not*base64!!"],
     ["unpadded", `whsec_${Buffer.alloc(32, 1).toString("base64").replace(/=+$/, "")}`],
@@ -275,6 +296,15 @@ describe("create: headers", () => {
     async (name) => {
       const hh = await setup({ signing: { hex_header: "X-Signature" } });
       await refused(await create(hh, { headers: { [name]: "v" } }), `headers.${name}`);
+    },
+  );
+
+  test.each(["Content-Encoding", "content-language", "Content-MD5", "content-range", "content-disposition"])(
+    "a content-* header %p → 422: the body is Hookline's",
+    async (name) => {
+      const hh = await setup();
+      const errors = await refused(await create(hh, { headers: { [name]: "gzip" } }), `headers.${name}`);
+      expect(errors).toEqual([`headers.${name}: describes the body, which Hookline writes; content-* headers cannot be set`]);
     },
   );
 

@@ -4,6 +4,7 @@ import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
 import { isBuiltinType } from "../event-types.ts";
 import { HEADER_NAME_RE, isReservedHeaderName } from "../header-names.ts";
 import { checkSecret } from "../secrets.ts";
+import { controlCharsError, hasControlCharacters } from "../text.ts";
 
 export const MAX_DESCRIPTION = 1000;
 const MAX_HEADER_VALUE = 4096;
@@ -74,7 +75,10 @@ function checkHeaders(value: unknown, hexHeader: string | undefined, maxHeaders:
     const name = rawName.toLowerCase();
     const at = `headers.${rawName}`;
     if (!HEADER_NAME_RE.test(rawName)) errors.push(`${at}: is not a valid header name`);
-    else if (isReservedHeaderName(name) || name === hexHeader?.toLowerCase()) {
+    else if (name.startsWith("content-")) {
+      // Reserved too (header-names.ts), with its own reason: Hookline does not set all of them.
+      errors.push(`${at}: describes the body, which Hookline writes; content-* headers cannot be set`);
+    } else if (isReservedHeaderName(name) || name === hexHeader?.toLowerCase()) {
       errors.push(`${at}: is set by Hookline and cannot be overridden`);
     } else if (out.has(name)) errors.push(`${at}: is listed twice (names are case-insensitive)`);
     else if (typeof v !== "string") errors.push(`${at}: must be a string`);
@@ -121,7 +125,8 @@ export async function validateWebhookInput(
     if (typeof input.description !== "string") errors.push("description: must be a string");
     else if (input.description.length > MAX_DESCRIPTION) {
       errors.push(`description: must be at most ${MAX_DESCRIPTION} characters`);
-    } else fields.description = input.description;
+    } else if (hasControlCharacters(input.description)) errors.push(controlCharsError("description"));
+    else fields.description = input.description;
   }
   if (input.headers !== undefined) {
     const headers = checkHeaders(
