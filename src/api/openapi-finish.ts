@@ -73,6 +73,24 @@ export function finishResponse(status: string, response: JsonObject): JsonObject
   if (Number(status) >= 400) {
     out.description = ERROR_DESCRIPTIONS[status] ?? `Error ${status}`;
     out.content = { "application/json": { schema: ERROR_REF } };
+  } else if (isObject(content)) {
+    out.content = openSchemas(content) as JsonObject;
+  }
+  return out;
+}
+
+/**
+ * Answers are open: a later version may add fields, and a generated client must not reject
+ * them. Elysia also closes a response schema (`additionalProperties: false`) when it compiles
+ * the route, so without this the document would depend on which routes had been called first.
+ */
+export function openSchemas(node: Json): Json {
+  if (Array.isArray(node)) return node.map(openSchemas);
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "additionalProperties" && v === false) continue;
+    out[k] = openSchemas(v);
   }
   return out;
 }
@@ -146,7 +164,7 @@ export function finishDocument(doc: JsonObject, bodies: RouteBody[], errorSchema
     paths[path] = finished;
   }
   const components = isObject(doc.components) ? doc.components : {};
-  const schemas: JsonObject = { ...(isObject(components.schemas) ? components.schemas : {}), Error: errorSchema };
+  const schemas: JsonObject = { ...(isObject(components.schemas) ? components.schemas : {}), Error: openSchemas(errorSchema) };
   const hoisted = hoistTitledSchemas(simplifySchemas(paths), schemas) as JsonObject;
   return { ...doc, paths: hoisted, components: { ...components, schemas: sortKeys(schemas) } };
 }
