@@ -46,9 +46,14 @@ async function setup(key?: string): Promise<Harness> {
   return made;
 }
 
-async function subscribe(r: Receiver, secret: string, on: Harness = h): Promise<CreatedWebhook> {
+async function subscribe(
+  r: Receiver,
+  secret: string,
+  on: Harness = h,
+  headers: Record<string, string> = {},
+): Promise<CreatedWebhook> {
   const res = await on.call("POST", "/v1/webhooks", {
-    body: { tenant_id: "acme", url: `${r.url}/hook`, events: ["member.added"], secret },
+    body: { tenant_id: "acme", url: `${r.url}/hook`, events: ["member.added"], secret, headers },
   });
   expect(res.status).toBe(201);
   const wh = await json<CreatedWebhook>(res);
@@ -211,6 +216,8 @@ describe("an existing plaintext database", () => {
   let r: Receiver;
   const secrets: string[] = [];
   const BULK = 1_100; // more than two batches of 500
+  // A secret custom header (test/secret-headers.test.ts): migrated with the signing secrets.
+  const TOKEN = `tok_${randomBytes(12).toString("hex")}`;
 
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), "hookline-secrets-"));
@@ -219,7 +226,7 @@ describe("an existing plaintext database", () => {
     // Built without a key, with one rotation, then copied out of the harness.
     const p = await setup();
     secrets.push(newSecret(), newSecret());
-    const wh = await subscribe(r, secrets[0] as string, p);
+    const wh = await subscribe(r, secrets[0] as string, p, { authorization: `Bearer ${TOKEN}` });
     await rotate(wh.id, secrets[1] as string, p);
     const insert = p.sqlite.query<unknown, [string, string, string, string, number]>(
       `INSERT INTO webhooks (id, tenant_id, url, events, headers, secret, previous_secret, created_at, updated_at)
@@ -236,6 +243,7 @@ describe("an existing plaintext database", () => {
     copyFileSync(p.deps.config.database.path, db);
     await p.close();
     for (const s of secrets) expect(onDisk(db).includes(s)).toBe(true);
+    expect(onDisk(db).includes(TOKEN)).toBe(true);
   });
   afterAll(async () => {
     await r.stop();
@@ -289,6 +297,7 @@ describe("an existing plaintext database", () => {
 
     const bytes = onDisk(db);
     for (const s of secrets) expectAbsent(bytes, s);
+    expect(bytes.includes(TOKEN)).toBe(false);
     expect(bytes).toContain("enc:v1:");
 
     const again = await run(cli("secrets", "encrypt"), { cwd, env: env(KEY) });
@@ -337,6 +346,7 @@ describe("an existing plaintext database", () => {
       const got = r.received[before] as { body: string; headers: Record<string, string> };
       expect(() => new Webhook(secrets[1] as string).verify(got.body, got.headers)).not.toThrow();
       expect(() => new Webhook(secrets[0] as string).verify(got.body, got.headers)).not.toThrow();
+      expect(got.headers.authorization).toBe(`Bearer ${TOKEN}`);
     } finally {
       await rt.deps.store.close();
     }

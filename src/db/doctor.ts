@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import journal from "../../migrations/meta/_journal.json" with { type: "json" };
 import { DatabaseFileError } from "./backup.ts";
+import { HAS_PLAINTEXT } from "./secrets-migration.ts";
 
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/store.ts";
 
@@ -141,8 +142,10 @@ function read(db: Database, path: string, now: number): DoctorReport {
       disabled: num("SELECT count(*) FROM webhooks WHERE enabled = 0"),
       disabledReasons: reasons,
     };
-    const encrypted = num("SELECT count(*) FROM webhooks WHERE substr(secret, 1, 4) = 'enc:'");
-    secrets = { encrypted, plaintext: num("SELECT count(*) FROM webhooks") - encrypted };
+    // A webhook counts as plaintext while any of its secrets is: signing, previous, or the value
+    // of a secret custom header (the rows `hookline secrets encrypt` would still change).
+    const plaintext = num(`SELECT count(*) FROM webhooks WHERE ${HAS_PLAINTEXT}`);
+    secrets = { encrypted: num("SELECT count(*) FROM webhooks") - plaintext, plaintext };
   }
 
   const keys: DoctorReport["keys"] = has("api_keys")

@@ -1,12 +1,24 @@
-// Webhook secrets at rest: the start-up check that the configured key reads what the database
-// holds, and the in-place migration of plaintext secrets (`hookline secrets encrypt`).
+// Webhook secrets at rest (signing secrets, previous secrets and the values of secret custom
+// headers): the start-up check that the configured key reads what the database holds, and the
+// in-place migration of plaintext ones (`hookline secrets encrypt`).
 import type { Database } from "bun:sqlite";
 import type { SecretBox } from "../domain/secret-box.ts";
+import { openHeaders, SECRET_HEADER_WORDS, sealPlaintextHeaders } from "../domain/webhooks/secret-headers.ts";
 
-/** Rows with a secret or previous secret not yet encrypted (exact prefix match, not LIKE). */
-const HAS_PLAINTEXT = `(substr(secret, 1, 4) <> 'enc:'
-  OR (previous_secret IS NOT NULL AND substr(previous_secret, 1, 4) <> 'enc:'))`;
-const HAS_ENCRYPTED = `(substr(secret, 1, 4) = 'enc:' OR substr(previous_secret, 1, 4) = 'enc:')`;
+/**
+ * The SQL twin of `isSecretHeaderName` for a json_each row of `headers` (names are stored
+ * lower-case): the same words, matched with instr(). The words are constants, not input.
+ */
+const SECRET_HEADER = `(${SECRET_HEADER_WORDS.map((w) => `instr(h.key, '${w}') > 0`).join(" OR ")})`;
+const headerValue = (test: string) =>
+  `EXISTS (SELECT 1 FROM json_each(headers) h WHERE h.type = 'text' AND ${test} AND ${SECRET_HEADER})`;
+
+/** Rows with a secret, previous secret or secret header value not yet encrypted (exact prefix match, not LIKE). */
+export const HAS_PLAINTEXT = `(substr(secret, 1, 4) <> 'enc:'
+  OR (previous_secret IS NOT NULL AND substr(previous_secret, 1, 4) <> 'enc:')
+  OR ${headerValue("substr(h.value, 1, 4) <> 'enc:'")})`;
+const HAS_ENCRYPTED = `(substr(secret, 1, 4) = 'enc:' OR substr(previous_secret, 1, 4) = 'enc:'
+  OR ${headerValue("substr(h.value, 1, 4) = 'enc:'")})`;
 
 export interface StoredSecrets {
   /** Some secret is stored in plaintext (all of them when no key is configured). */
@@ -21,13 +33,14 @@ export interface StoredSecrets {
  */
 export function checkStoredSecrets(sqlite: Database, secrets: SecretBox): StoredSecrets {
   const one = sqlite
-    .query<{ secret: string; previous_secret: string | null }, []>(
-      `SELECT secret, previous_secret FROM webhooks WHERE ${HAS_ENCRYPTED} LIMIT 1`,
+    .query<{ secret: string; previous_secret: string | null; headers: string }, []>(
+      `SELECT secret, previous_secret, headers FROM webhooks WHERE ${HAS_ENCRYPTED} LIMIT 1`,
     )
     .get();
   if (one) {
     secrets.decrypt(one.secret);
     if (one.previous_secret !== null) secrets.decrypt(one.previous_secret);
+    openHeaders(JSON.parse(one.headers) as Record<string, string>, secrets);
   }
   const plaintext = sqlite.query<{ id: string }, []>(`SELECT id FROM webhooks WHERE ${HAS_PLAINTEXT} LIMIT 1`).get();
   return { plaintext: plaintext !== null, encrypted: one !== null };
@@ -60,17 +73,19 @@ export function encryptStoredSecrets(
   const all = sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM webhooks").get()?.n ?? 0;
   // Overwrite the old plaintext cells with zeros instead of leaving them in the pages' free space.
   sqlite.run("PRAGMA secure_delete = ON");
-  const pending = sqlite.query<{ id: string; secret: string; previous_secret: string | null }, [number]>(
-    `SELECT id, secret, previous_secret FROM webhooks WHERE ${HAS_PLAINTEXT} ORDER BY id LIMIT ?`,
+  const pending = sqlite.query<{ id: string; secret: string; previous_secret: string | null; headers: string }, [number]>(
+    `SELECT id, secret, previous_secret, headers FROM webhooks WHERE ${HAS_PLAINTEXT} ORDER BY id LIMIT ?`,
   );
-  const update = sqlite.query<unknown, [string, string | null, string]>(
-    "UPDATE webhooks SET secret = ?, previous_secret = ? WHERE id = ?",
+  // updated_at stays: the values a reader sees are the same, only their stored form changed.
+  const update = sqlite.query<unknown, [string, string | null, string, string]>(
+    "UPDATE webhooks SET secret = ?, previous_secret = ?, headers = ? WHERE id = ?",
   );
   const seal = (v: string) => (v.startsWith("enc:") ? v : secrets.encrypt(v));
   const batch = sqlite.transaction(() => {
     const rows = pending.all(batchSize);
     for (const r of rows) {
-      update.run(seal(r.secret), r.previous_secret === null ? null : seal(r.previous_secret), r.id);
+      const headers = JSON.stringify(sealPlaintextHeaders(JSON.parse(r.headers) as Record<string, string>, secrets));
+      update.run(seal(r.secret), r.previous_secret === null ? null : seal(r.previous_secret), headers, r.id);
     }
     return rows.length;
   });

@@ -13,7 +13,7 @@ import type {
   NewDelivery,
 } from "../../domain/store.ts";
 import type { TtlCache } from "./cache.ts";
-import { type EventRow, toEvent } from "./rows.ts";
+import { type EventRow, parseHeaders, toEvent } from "./rows.ts";
 
 /** Room taken by an ingest's plan, to give back if its write does not create it. */
 export type Taken = { claim: IngestClaim; deliveryId: string; webhookId: string; as: IngestTake; payloadLength: number }[];
@@ -93,7 +93,7 @@ export function ingestPlanner(sqlite: Database, secrets: SecretBox, cache: TtlCa
   const prepare = (w: Target): Subscriber => ({
     ...w,
     patterns: JSON.parse(w.events) as string[],
-    parsedHeaders: JSON.parse(w.headers) as Record<string, string>,
+    parsedHeaders: parseHeaders(w.headers, secrets),
     plainSecret: secrets.decrypt(w.secret),
     plainPrevious: w.previous_secret === null ? null : secrets.decrypt(w.previous_secret),
   });

@@ -1,6 +1,7 @@
 // Raw rows of the hot-path queries (prepared bun:sqlite statements, no ORM mapping) and their
 // conversion to the domain records.
 import type { SecretBox } from "../../domain/secret-box.ts";
+import { openHeaders } from "../../domain/webhooks/secret-headers.ts";
 import type { AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, EventRecord } from "../../domain/store.ts";
 
 export interface EventRow {
@@ -114,7 +115,15 @@ export interface SendRow
   previous_secret_expires_at: number | null;
 }
 
-/** `secrets` decrypts the webhook's secrets (stored encrypted when security.encryption_key is set). */
+/** The plaintext custom headers of a webhooks.headers column: what a delivery sends. */
+export function parseHeaders(json: string, secrets: SecretBox): Record<string, string> {
+  return openHeaders(JSON.parse(json) as Record<string, string>, secrets);
+}
+
+/**
+ * `secrets` decrypts the webhook's secrets and secret header values (stored encrypted when
+ * security.encryption_key is set).
+ */
 export function toClaimed(r: SendRow, secrets: SecretBox): ClaimedDelivery {
   return {
     id: r.id,
@@ -129,7 +138,7 @@ export function toClaimed(r: SendRow, secrets: SecretBox): ClaimedDelivery {
     createdAt: r.created_at,
     payload: r.payload,
     url: r.url,
-    headers: JSON.parse(r.headers) as Record<string, string>,
+    headers: parseHeaders(r.headers, secrets),
     secret: secrets.decrypt(r.secret),
     previousSecret: r.previous_secret === null ? null : secrets.decrypt(r.previous_secret),
     previousSecretExpiresAt: r.previous_secret_expires_at,

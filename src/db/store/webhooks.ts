@@ -1,6 +1,7 @@
 import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { isOperationalType } from "../../domain/event-patterns.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
+import { openHeaders, sealHeaders } from "../../domain/webhooks/secret-headers.ts";
 import type {
   WebhookChanges,
   WebhookFilter,
@@ -20,14 +21,16 @@ function subscribedTo(type: string): SQL {
 }
 
 /**
- * `secrets` encrypts `secret` and `previous_secret` on the way in and decrypts them on the way
- * out: callers only ever see plaintext secrets, the file only ciphertext (when a key is set).
+ * `secrets` encrypts `secret`, `previous_secret` and the values of secret headers (inside the
+ * headers JSON, same `enc:` format) on the way in and decrypts them on the way out: callers only
+ * ever see plaintext, the file only ciphertext (when a key is set).
+ * `changed` is told of every write, so caches of webhooks (the ingest fan-out) drop them.
  */
-/** `changed` is told of every write, so caches of webhooks (the ingest fan-out) drop them. */
 export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void = () => {}) {
-  function open<R extends Pick<WebhookRecord, "secret" | "previousSecret">>(row: R): R {
+  function open<R extends Pick<WebhookRecord, "secret" | "previousSecret" | "headers">>(row: R): R {
     return {
       ...row,
+      headers: openHeaders(row.headers, secrets),
       secret: secrets.decrypt(row.secret),
       previousSecret: row.previousSecret === null ? null : secrets.decrypt(row.previousSecret),
     };
@@ -39,6 +42,7 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
       try {
         const sealed = {
           ...record,
+          headers: sealHeaders(record.headers, secrets),
           secret: secrets.encrypt(record.secret),
           previousSecret: record.previousSecret === null ? null : secrets.encrypt(record.previousSecret),
         };
@@ -78,12 +82,14 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
       failReason?: string,
     ): Promise<WebhookRecord | "duplicate" | undefined> {
       changed();
+      const sealed =
+        changes.headers === undefined ? changes : { ...changes, headers: sealHeaders(changes.headers, secrets) };
       try {
         return db.transaction((tx) => {
           const row = tx
             .update(webhooks)
             // Never the value it had (as webhookTouched in rows.ts, for the raw statements).
-            .set({ ...changes, updatedAt: sql`max(${at}, ${webhooks.updatedAt} + 1)` })
+            .set({ ...sealed, updatedAt: sql`max(${at}, ${webhooks.updatedAt} + 1)` })
             .where(eq(webhooks.id, id))
             .returning()
             .get();

@@ -47,8 +47,8 @@ export async function createWebhook(
     return deps.store.insertWebhook(record);
   });
   if (!res.ok) throw new ConflictError(`A webhook for ${record.url} already exists in this tenant.`);
-  // The one response that ever shows the secret.
-  return { ...renderWebhook(record), secret: record.secret };
+  // The one response that ever shows the secret, and secret header values in full.
+  return { ...renderWebhook(record), headers: record.headers, secret: record.secret };
 }
 
 // Per store and tenant, the tail of the creates in progress: count-then-insert must not

@@ -1,5 +1,6 @@
 import { toIso } from "../clock.ts";
 import type { WebhookRecord } from "../store.ts";
+import { maskHeaders } from "./secret-headers.ts";
 
 export interface WebhookView {
   id: string;
@@ -15,7 +16,7 @@ export interface WebhookView {
   updated_at: string;
 }
 
-/** The public shape: never the secret. */
+/** The public shape: never the secret, and secret header values masked (secret-headers.ts). */
 export function renderWebhook(w: WebhookRecord): WebhookView {
   return {
     id: w.id,
@@ -24,7 +25,7 @@ export function renderWebhook(w: WebhookRecord): WebhookView {
     events: w.events,
     description: w.description,
     enabled: w.enabled,
-    headers: w.headers,
+    headers: maskHeaders(w.headers),
     failure_count: w.failureCount,
     disabled_reason: w.disabledReason,
     created_at: toIso(w.createdAt),

@@ -3,8 +3,10 @@ import { checkDestination, destinationPolicy } from "../destination.ts";
 import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
 import { isBuiltinType } from "../event-types.ts";
 import { HEADER_NAME_RE, isReservedHeaderName } from "../header-names.ts";
+import { ENCRYPTED_PREFIX } from "../secret-box.ts";
 import { checkSecret } from "../secrets.ts";
 import { controlCharsError, hasControlCharacters } from "../text.ts";
+import { isMaskedValue, isSecretHeaderName } from "./secret-headers.ts";
 
 export const MAX_DESCRIPTION = 1000;
 const MAX_HEADER_VALUE = 4096;
@@ -22,8 +24,20 @@ export interface ValidWebhookFields {
   events?: string[];
   description?: string;
   headers?: Record<string, string>;
+  /**
+   * Secret headers sent back in their masked form (PATCH only): `headers` holds the masked
+   * value until update.ts replaces it with the stored one, if it is the mask of that value.
+   */
+  maskedHeaders?: MaskedHeader[];
   enabled?: boolean;
   secret?: string;
+}
+
+export interface MaskedHeader {
+  name: string;
+  /** The field path as the client spelled it, for errors. */
+  at: string;
+  sent: string;
 }
 
 function checkEvents(
@@ -58,7 +72,12 @@ function checkEvents(
   return errors.length === before ? [...seen] : undefined;
 }
 
-function checkHeaders(value: unknown, hexHeader: string | undefined, maxHeaders: number, errors: string[]) {
+function checkHeaders(
+  value: unknown,
+  opts: { hexHeader: string | undefined; maxHeaders: number; mode: "create" | "update"; masked: MaskedHeader[] },
+  errors: string[],
+) {
+  const { hexHeader, maxHeaders } = opts;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     errors.push("headers: must be an object of header names to string values");
     return undefined;
@@ -83,6 +102,18 @@ function checkHeaders(value: unknown, hexHeader: string | undefined, maxHeaders:
     } else if (out.has(name)) errors.push(`${at}: is listed twice (names are case-insensitive)`);
     else if (typeof v !== "string") errors.push(`${at}: must be a string`);
     else if (v.length > MAX_HEADER_VALUE) errors.push(`${at}: must be at most ${MAX_HEADER_VALUE} characters`);
+    else if (isMaskedValue(v) && isSecretHeaderName(name)) {
+      // What GET showed, sent back by a client that read, changed and PATCHed the object: it
+      // means "keep the stored value" (update.ts checks it is that value's mask). Never stored.
+      if (opts.mode === "create") errors.push(`${at}: is a masked value; send the real value`);
+      else {
+        opts.masked.push({ name, at, sent: v });
+        out.set(name, v);
+      }
+    } else if (isSecretHeaderName(name) && v.startsWith(ENCRYPTED_PREFIX)) {
+      // Stored values with this prefix are read as ciphertext (secret-box.ts).
+      errors.push(`${at}: must not start with '${ENCRYPTED_PREFIX}' (the prefix of encrypted values)`);
+    }
     // CR/LF would let a value smuggle extra headers; other control bytes are refused by fetch.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point of the check
     else if (/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(v)) {
@@ -129,13 +160,19 @@ export async function validateWebhookInput(
     else fields.description = input.description;
   }
   if (input.headers !== undefined) {
+    const masked: MaskedHeader[] = [];
     const headers = checkHeaders(
       input.headers,
-      deps.config.signing.hex_header,
-      deps.config.security.max_headers_per_webhook,
+      {
+        hexHeader: deps.config.signing.hex_header,
+        maxHeaders: deps.config.security.max_headers_per_webhook,
+        mode,
+        masked,
+      },
       errors,
     );
     if (headers) fields.headers = headers;
+    if (headers && masked.length > 0) fields.maskedHeaders = masked;
   }
   if (input.enabled !== undefined) {
     if (typeof input.enabled !== "boolean") errors.push("enabled: must be a boolean");
