@@ -50,7 +50,7 @@ describe("commonErrorStatuses", () => {
 
 describe("simplifySchemas", () => {
   test("t.Integer's coercion union is an integer; t.Record is additionalProperties", () => {
-    const coerced = { anyOf: [{ format: "integer", default: 0, type: "string" }, { type: "integer" }], description: "n" };
+    const coerced: JsonObject = { anyOf: [{ format: "integer", default: 0, type: "string" }, { type: "integer" }], description: "n" };
     expect(simplifySchemas(coerced)).toEqual({ description: "n", type: "integer" });
     expect(simplifySchemas({ type: "object", patternProperties: { "^(.*)$": { type: "string" } } })).toEqual({
       type: "object",
