@@ -9,7 +9,8 @@ export interface SecretsArgs {
 }
 
 /**
- * `hookline secrets encrypt`: encrypts the webhook secrets still stored in plaintext, in place.
+ * `hookline secrets encrypt`: encrypts the webhook secrets (signing secrets and secret custom
+ * header values) still stored in plaintext, in place.
  * Safe beside a running server that has the same key (it reads both forms); idempotent.
  */
 export async function secretsCommand(config: Config, args: SecretsArgs): Promise<number> {

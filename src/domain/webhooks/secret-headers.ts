@@ -62,7 +62,7 @@ export function sealPlaintextHeaders(headers: Record<string, string>, box: Secre
   return mapSecretValues(headers, (v) => (isEncrypted(v) ? v : box.encrypt(v)));
 }
 
-/** The plaintext headers of a stored row. Throws a SecretKeyError a value the key cannot read. */
+/** The plaintext headers of a stored row. Throws a SecretKeyError for a value the key cannot read. */
 export function openHeaders(headers: Record<string, string>, box: SecretBox): Record<string, string> {
   return mapSecretValues(headers, (v) => box.decrypt(v));
 }
