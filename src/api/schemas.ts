@@ -16,6 +16,14 @@ export const ErrorSchema = t.Object(
   { title: "Error" },
 );
 
+/**
+ * The error answers a route may give besides those every route of its kind gives (401, 403,
+ * 429, the body's 400/413/415/422, 503 on writes, 500: added by api/openapi-finish.ts).
+ */
+export function errorResponses(...statuses: (404 | 409 | 422)[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
+}
+
 export const PageQuery = {
   limit: t.Optional(t.String({ description: "1–100, default 50" })),
   cursor: t.Optional(t.String({ description: "next_cursor of the previous page" })),

@@ -806,15 +806,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
             422: {
                 headers: {
@@ -899,15 +890,6 @@ export interface operations {
             };
             /** @description forbidden: the credential's role is too weak for this call */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1016,15 +998,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
             429: {
                 headers: {
@@ -1083,33 +1056,6 @@ export interface operations {
             };
             /** @description forbidden: the credential's role is too weak for this call */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1203,15 +1149,6 @@ export interface operations {
             };
             /** @description forbidden: the credential's role is too weak for this call */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1329,24 +1266,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
             429: {
                 headers: {
@@ -1440,15 +1359,6 @@ export interface operations {
             };
             /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1554,24 +1464,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
             422: {
                 headers: {
@@ -1666,15 +1558,6 @@ export interface operations {
             };
             /** @description forbidden: the credential's role is too weak for this call */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1794,24 +1677,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
             429: {
                 headers: {
@@ -1870,24 +1735,6 @@ export interface operations {
             };
             /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2120,15 +1967,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
             422: {
                 headers: {
@@ -2207,15 +2045,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
             422: {
                 headers: {
@@ -2285,24 +2114,6 @@ export interface operations {
             };
             /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2396,15 +2207,6 @@ export interface operations {
             };
             /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2536,15 +2338,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description payload_too_large: the body is over server.max_body_bytes */
             413: {
                 headers: {
@@ -2642,33 +2435,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description payload_too_large: the body is over server.max_body_bytes */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
             422: {
                 headers: {
@@ -2689,15 +2455,6 @@ export interface operations {
             };
             /** @description internal: a bug; the message quotes the request id that the log has */
             500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description storage_unavailable: the database cannot be written now; see Retry-After */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2778,15 +2535,6 @@ export interface operations {
             };
             /** @description forbidden: the credential's role is too weak for this call */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2906,33 +2654,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description payload_too_large: the body is over server.max_body_bytes */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
             429: {
                 headers: {
@@ -2944,15 +2665,6 @@ export interface operations {
             };
             /** @description internal: a bug; the message quotes the request id that the log has */
             500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description storage_unavailable: the database cannot be written now; see Retry-After */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3002,15 +2714,6 @@ export interface operations {
             };
             /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description conflict: the resource's state or another one forbids it (see the message) */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,9 +3,8 @@ import { retryDelivery } from "../../domain/deliveries/actions.ts";
 import { getDelivery } from "../../domain/deliveries/read.ts";
 import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { DeliveryIdSchema, DeliverySchema, ErrorSchema } from "../schemas.ts";
+import { DeliveryIdSchema, DeliverySchema, errorResponses } from "../schemas.ts";
 
-const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema };
 const idParam = t.Object({ id: t.String() });
 
 export function deliveryRoutes(deps: ApiDeps) {
@@ -14,7 +13,7 @@ export function deliveryRoutes(deps: ApiDeps) {
     .get("/:id", ({ principal, params }) => getDelivery(deps, principal, params.id), {
       auth: "viewer",
       params: idParam,
-      response: { 200: DeliverySchema, ...errors },
+      response: { 200: DeliverySchema, ...errorResponses(404) },
       detail: { summary: "Get a delivery with its attempts" },
     })
     .post(
@@ -26,7 +25,7 @@ export function deliveryRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         params: idParam,
-        response: { 202: DeliveryIdSchema, ...errors },
+        response: { 202: DeliveryIdSchema, ...errorResponses(404, 409) },
         detail: { summary: "One more attempt now, whatever the status (409 if the webhook is disabled)" },
       },
     );

@@ -9,13 +9,12 @@ import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import {
   CreateEventTypeBody,
-  ErrorSchema,
+  errorResponses,
   EventTypeListSchema,
   EventTypeSchema,
   UpdateEventTypeBody,
 } from "../schemas.ts";
 
-const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema };
 const nameParam = t.Object({ name: t.String() });
 
 export function eventTypeRoutes(deps: ApiDeps) {
@@ -24,7 +23,7 @@ export function eventTypeRoutes(deps: ApiDeps) {
     .get(
       "", async () => ({ data: await listEventTypes(deps) }), {
       auth: "viewer",
-      response: { 200: EventTypeListSchema, ...errors },
+      response: { 200: EventTypeListSchema },
       detail: { summary: "List every event type (one page: a catalog is small)" },
     })
     .post(
@@ -36,7 +35,7 @@ export function eventTypeRoutes(deps: ApiDeps) {
       {
         auth: "global-admin",
         body: CreateEventTypeBody,
-        response: { 201: EventTypeSchema, ...errors },
+        response: { 201: EventTypeSchema, ...errorResponses(409) },
         detail: { summary: "Create an event type (global admin)" },
       },
     )
@@ -44,7 +43,7 @@ export function eventTypeRoutes(deps: ApiDeps) {
       auth: "global-admin",
       params: nameParam,
       body: UpdateEventTypeBody,
-      response: { 200: EventTypeSchema, ...errors },
+      response: { 200: EventTypeSchema, ...errorResponses(404) },
       detail: { summary: "Update an event type (global admin); archived: false un-archives" },
     })
     .delete(
@@ -56,7 +55,7 @@ export function eventTypeRoutes(deps: ApiDeps) {
       {
         auth: "global-admin",
         params: nameParam,
-        response: { 204: t.Void(), ...errors },
+        response: { 204: t.Void(), ...errorResponses(404) },
         detail: { summary: "Archive an event type (global admin): no new events of it" },
       },
     );

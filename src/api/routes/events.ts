@@ -5,7 +5,7 @@ import { parsePage } from "../../domain/pagination.ts";
 import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import {
-  ErrorSchema,
+  errorResponses,
   EventPageSchema,
   EventWithDeliveriesSchema,
   PageQuery,
@@ -14,7 +14,6 @@ import {
   TenantQuery,
 } from "../schemas.ts";
 
-const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
 export function eventRoutes(deps: ApiDeps) {
   return new Elysia({ prefix: "/v1/events", detail: { tags: ["Events"] } })
@@ -42,7 +41,7 @@ export function eventRoutes(deps: ApiDeps) {
       {
         auth: "publisher",
         body: PublishBody,
-        response: { 200: PublishedSchema, 202: PublishedSchema, ...errors },
+        response: { 200: PublishedSchema, 202: PublishedSchema, ...errorResponses(409) },
         detail: {
           summary: "Publish an event (202 once it and its deliveries are on disk; 200 replays an idempotency key)",
         },
@@ -51,13 +50,13 @@ export function eventRoutes(deps: ApiDeps) {
     .get("", ({ principal, query }) => listEvents(deps, principal, parsePage(query, "evt"), query), {
       auth: "viewer",
       query: t.Object({ ...PageQuery, ...TenantQuery, type: t.Optional(t.String()) }),
-      response: { 200: EventPageSchema, ...errors },
+      response: { 200: EventPageSchema, ...errorResponses(422) },
       detail: { summary: "List events, newest first" },
     })
     .get("/:id", ({ principal, params }) => getEvent(deps, principal, params.id), {
       auth: "viewer",
       params: t.Object({ id: t.String() }),
-      response: { 200: EventWithDeliveriesSchema, ...errors },
+      response: { 200: EventWithDeliveriesSchema, ...errorResponses(404) },
       detail: { summary: "Get an event with its deliveries" },
     });
 }

@@ -3,9 +3,8 @@ import { createKey, listKeys, revokeKey } from "../../domain/keys.ts";
 import { parsePage } from "../../domain/pagination.ts";
 import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { CreatedKeySchema, CreateKeyBody, ErrorSchema, KeyPageSchema, PageQuery, TenantQuery } from "../schemas.ts";
+import { CreatedKeySchema, CreateKeyBody, errorResponses, KeyPageSchema, PageQuery, TenantQuery } from "../schemas.ts";
 
-const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema };
 
 export function keyRoutes(deps: ApiDeps) {
   return new Elysia({ prefix: "/v1/keys", detail: { tags: ["Keys"] } })
@@ -19,7 +18,7 @@ export function keyRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         body: CreateKeyBody,
-        response: { 201: CreatedKeySchema, ...errors },
+        response: { 201: CreatedKeySchema },
         detail: { summary: "Create an API key (the key is shown once)" },
       },
     )
@@ -29,7 +28,7 @@ export function keyRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         query: t.Object({ ...PageQuery, ...TenantQuery }),
-        response: { 200: KeyPageSchema, ...errors },
+        response: { 200: KeyPageSchema, ...errorResponses(422) },
         detail: { summary: "List active API keys" },
       },
     )
@@ -42,7 +41,7 @@ export function keyRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         params: t.Object({ id: t.String() }),
-        response: { 204: t.Void(), ...errors },
+        response: { 204: t.Void(), ...errorResponses(404) },
         detail: { summary: "Revoke an API key" },
       },
     );

@@ -19,7 +19,7 @@ import {
   RotateBody,
   SecretSchema,
   CreateWebhookBody,
-  ErrorSchema,
+  errorResponses,
   UpdateWebhookBody,
   WebhookListQuery,
   WebhookPageSchema,
@@ -27,7 +27,6 @@ import {
   WebhookStatsSchema,
 } from "../schemas.ts";
 
-const errors = { 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema, 429: ErrorSchema };
 const idParam = t.Object({ id: t.String() });
 
 export function webhookRoutes(deps: ApiDeps) {
@@ -42,7 +41,7 @@ export function webhookRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         body: CreateWebhookBody,
-        response: { 201: CreatedWebhookSchema, ...errors },
+        response: { 201: CreatedWebhookSchema, ...errorResponses(409) },
         detail: { summary: "Subscribe a URL to event types (the secret is shown once)" },
       },
     )
@@ -50,20 +49,20 @@ export function webhookRoutes(deps: ApiDeps) {
       "", ({ principal, query }) => listWebhooks(deps, principal, parsePage(query, "wh"), query), {
       auth: "viewer",
       query: WebhookListQuery,
-      response: { 200: WebhookPageSchema, ...errors },
+      response: { 200: WebhookPageSchema, ...errorResponses(422) },
       detail: { summary: "List webhooks, newest first" },
     })
     .get("/:id", ({ principal, params }) => getWebhook(deps, principal, params.id), {
       auth: "viewer",
       params: idParam,
-      response: { 200: WebhookSchema, ...errors },
+      response: { 200: WebhookSchema, ...errorResponses(404) },
       detail: { summary: "Get a webhook (never its secret)" },
     })
     .patch("/:id", ({ principal, params, body }) => updateWebhook(deps, principal, params.id, body), {
       auth: "admin",
       params: idParam,
       body: UpdateWebhookBody,
-      response: { 200: WebhookSchema, ...errors },
+      response: { 200: WebhookSchema, ...errorResponses(404, 409) },
       detail: { summary: "Change url, events, description, headers or enabled" },
     })
     .delete(
@@ -75,7 +74,7 @@ export function webhookRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         params: idParam,
-        response: { 204: t.Void(), ...errors },
+        response: { 204: t.Void(), ...errorResponses(404) },
         detail: { summary: "Delete a webhook with its pending deliveries and history" },
       },
     )
@@ -87,7 +86,7 @@ export function webhookRoutes(deps: ApiDeps) {
         auth: "viewer",
         params: idParam,
         query: t.Object({ ...PageQuery, status: t.Optional(t.String({ description: "pending, delivering, succeeded or failed" })) }),
-        response: { 200: DeliveryPageSchema, ...errors },
+        response: { 200: DeliveryPageSchema, ...errorResponses(404, 422) },
         detail: { summary: "The webhook's deliveries, newest first" },
       },
     )
@@ -95,7 +94,7 @@ export function webhookRoutes(deps: ApiDeps) {
       auth: "viewer",
       params: idParam,
       query: t.Object({ window: t.Optional(t.String({ description: "A duration such as 1h or 7d; default 24h" })) }),
-      response: { 200: WebhookStatsSchema, ...errors },
+      response: { 200: WebhookStatsSchema, ...errorResponses(404, 422) },
       detail: { summary: "Health over a window: attempts, success rate, latency, failures, pending" },
     })
     .post(
@@ -109,7 +108,7 @@ export function webhookRoutes(deps: ApiDeps) {
       {
         auth: "admin",
         params: idParam,
-        response: { 202: DeliveryIdSchema, ...errors },
+        response: { 202: DeliveryIdSchema, ...errorResponses(404) },
         detail: { summary: "Send a signed webhook.test event to this webhook only" },
       },
     )
@@ -117,7 +116,7 @@ export function webhookRoutes(deps: ApiDeps) {
       auth: "admin",
       params: idParam,
       body: RotateBody,
-      response: { 200: SecretSchema, ...errors },
+      response: { 200: SecretSchema, ...errorResponses(404) },
       detail: { summary: "New signing secret; the old one keeps signing for signing.rotation_overlap" },
     })
     .post(
@@ -130,7 +129,7 @@ export function webhookRoutes(deps: ApiDeps) {
         auth: "admin",
         params: idParam,
         body: RecoverBody,
-        response: { 202: RequeuedSchema, ...errors },
+        response: { 202: RequeuedSchema, ...errorResponses(404) },
         detail: { summary: "Schedule every failed delivery created since `since` again" },
       },
     );
