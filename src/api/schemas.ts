@@ -108,6 +108,10 @@ export const UpdateEventTypeBody = t.Object(
 );
 
 // --- webhooks
+const FAILURE_COUNT =
+  "Deliveries (not attempts) that ran out of retries or were answered 410 Gone since the webhook's last success " +
+  "or re-enable. Failed attempts that will be retried, failed manual retries and deliveries failed by disabling " +
+  "the webhook do not count.";
 export const WebhookSchema = t.Object(
   {
     id: t.String(),
@@ -116,8 +120,13 @@ export const WebhookSchema = t.Object(
     events: t.Array(t.String()),
     description: t.String(),
     enabled: t.Boolean(),
-    headers: t.Record(t.String(), t.String()),
-    failure_count: t.Integer(),
+    headers: t.Record(t.String(), t.String(), {
+      description:
+        "Custom headers sent with every delivery (names lower-case). Values of secret-looking headers (the name contains " +
+        "auth, cookie, token, key, secret, passw, pwd, signature, credential, session or jwt) are masked as `Bea…(masked)` " +
+        "in every answer except the create one; a masked value sent back unchanged in a PATCH keeps the stored value.",
+    }),
+    failure_count: t.Integer({ description: FAILURE_COUNT }),
     disabled_reason: t.Union([t.String(), t.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -258,7 +267,7 @@ export const WebhookStatsSchema = t.Object(
     failed: t.Integer(),
     success_rate: t.Union([t.Number(), t.Null()]),
     latency_ms: t.Object({ p50: t.Union([t.Number(), t.Null()]), p95: t.Union([t.Number(), t.Null()]) }),
-    consecutive_failures: t.Integer(),
+    consecutive_failures: t.Integer({ description: FAILURE_COUNT }),
     failing_since: t.Union([Timestamp, t.Null()]),
     oldest_pending_at: t.Union([Timestamp, t.Null()]),
     next_attempt_at: t.Union([Timestamp, t.Null()]),

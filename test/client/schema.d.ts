@@ -453,9 +453,11 @@ export interface components {
             events: string[];
             description: string;
             enabled: boolean;
+            /** @description Custom headers sent with every delivery (names lower-case). Values of secret-looking headers (the name contains auth, cookie, token, key, secret, passw, pwd, signature, credential, session or jwt) are masked as `Bea…(masked)` in every answer except the create one; a masked value sent back unchanged in a PATCH keeps the stored value. */
             headers: {
                 [key: string]: string;
             };
+            /** @description Deliveries (not attempts) that ran out of retries or were answered 410 Gone since the webhook's last success or re-enable. Failed attempts that will be retried, failed manual retries and deliveries failed by disabling the webhook do not count. */
             failure_count: number;
             disabled_reason: string | null;
             /**
@@ -603,9 +605,11 @@ export interface components {
             events: string[];
             description: string;
             enabled: boolean;
+            /** @description Custom headers sent with every delivery (names lower-case). Values of secret-looking headers (the name contains auth, cookie, token, key, secret, passw, pwd, signature, credential, session or jwt) are masked as `Bea…(masked)` in every answer except the create one; a masked value sent back unchanged in a PATCH keeps the stored value. */
             headers: {
                 [key: string]: string;
             };
+            /** @description Deliveries (not attempts) that ran out of retries or were answered 410 Gone since the webhook's last success or re-enable. Failed attempts that will be retried, failed manual retries and deliveries failed by disabling the webhook do not count. */
             failure_count: number;
             disabled_reason: string | null;
             /**
@@ -636,6 +640,7 @@ export interface components {
                 p50: number | null;
                 p95: number | null;
             };
+            /** @description Deliveries (not attempts) that ran out of retries or were answered 410 Gone since the webhook's last success or re-enable. Failed attempts that will be retried, failed manual retries and deliveries failed by disabling the webhook do not count. */
             consecutive_failures: number;
             /**
              * Format: date-time
