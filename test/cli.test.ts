@@ -31,10 +31,11 @@ test("keys create/list/revoke work while the server runs, and a revocation is ho
   try {
     const created = await run(cli("keys", "create", "--tenant", "acme", "--role", "viewer", "--name", "ci"), { cwd });
     expect(created.code, created.stderr).toBe(0);
-    const key = created.stdout.trim();
-    expect(key).toMatch(/^hkl_[A-Za-z0-9_-]{43}$/);
-    const id = /created key (key_\w+)/.exec(created.stderr)?.[1] as string;
-    expect(id).toBeDefined();
+    // stdout is one line, "<id>\t<key>", so a script gets both: `read -r id key`.
+    expect(created.stdout).toMatch(/^key_\w+\thkl_[A-Za-z0-9_-]{43}\n$/);
+    const [id, key] = created.stdout.trim().split("\t") as [string, string];
+    expect(created.stderr).toContain(`created key ${id} `);
+    expect(created.stderr).toContain(`hookline keys revoke ${id}`);
 
     const ok = await fetch(`${url}/v1/webhooks`, { headers: { "x-api-key": key } });
     expect(ok.status).toBe(200);
@@ -62,6 +63,26 @@ test("keys create/list/revoke work while the server runs, and a revocation is ho
   }
   expect(await proc.exited).toBe(0);
 }, 30_000);
+
+test("keys create refuses a name with control characters (exit 2, naming name); list escapes old ones", async () => {
+  for (const name of ["ops\nkey_forged\t*\tadmin", "a\tb", "esc\u001b[2J", "rtl\u202egnp.exe"]) {
+    const res = await run(cli("keys", "create", "--tenant", "acme", "--role", "viewer", "--name", name), { cwd });
+    expect(res.code, JSON.stringify(name)).toBe(2);
+    expect(res.stderr).toContain("name: must not contain control characters");
+    expect(res.stdout).toBe("");
+  }
+  // A name stored before the rule (written straight into the database) is shown escaped.
+  const dir = mkdtempSync(join(cwd, "old-name-"));
+  const made = await run(cli("keys", "create", "--tenant", "acme", "--role", "viewer", "--name", "placeholder"), { cwd: dir });
+  expect(made.code, made.stderr).toBe(0);
+  const { Database } = await import("bun:sqlite");
+  const db = new Database(join(dir, "data", "hookline.db"));
+  db.run("UPDATE api_keys SET name = ?", ["ops\nkey_forged\tacme"]);
+  db.close();
+  const list = await run(cli("keys", "list"), { cwd: dir });
+  expect(list.stdout.trim().split("\n")).toHaveLength(1);
+  expect(list.stdout).toContain('\t"ops\\nkey_forged\\tacme"\n');
+});
 
 test("keys create refuses a bad role or tenant with exit 2", async () => {
   const bad = await run(cli("keys", "create", "--tenant", "acme", "--role", "owner"), { cwd });

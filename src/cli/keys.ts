@@ -4,6 +4,7 @@ import { createSqliteStore } from "../db/sqlite-store.ts";
 import { systemClock, toIso } from "../domain/clock.ts";
 import { DomainError } from "../domain/errors.ts";
 import { createKey, renderKey, revokeKey } from "../domain/keys.ts";
+import { quoteText } from "../observability/quote.ts";
 import { openMigrated } from "../server.ts";
 
 export interface KeysArgs {
@@ -40,8 +41,12 @@ export async function keysCommand(config: Config, args: KeysArgs): Promise<numbe
           ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
         });
         const until = k.expires_at === null ? "" : `, expires ${k.expires_at}`;
-        process.stderr.write(`created key ${k.id} (tenant ${k.tenant_id}, role ${k.role}${until}); it is shown only once:\n`);
-        process.stdout.write(`${k.key}\n`);
+        process.stderr.write(
+          `created key ${k.id} (tenant ${k.tenant_id}, role ${k.role}${until}); the key is shown only once; revoke it with: hookline keys revoke ${k.id}\n`,
+        );
+        // One line, id then key, tab-separated like `keys list`: `read -r id key` takes both,
+        // `cut -f2` the key alone. The id is what `keys revoke` needs later.
+        process.stdout.write(`${k.id}\t${k.key}\n`);
         return 0;
       }
       case "list": {
@@ -56,7 +61,10 @@ export async function keysCommand(config: Config, args: KeysArgs): Promise<numbe
         for (const k of rows.map(renderKey)) {
           // Expiry before the name, which is free text and stays last.
           const expiry = k.expires_at ?? "-";
-          process.stdout.write(`${k.id}\t${k.tenant_id}\t${k.role}\t${k.prefix}…\t${k.created_at}\t${expiry}\t${k.name}\n`);
+          // Names are free text; one stored before control characters were refused could
+          // otherwise forge columns or lines here.
+          const name = quoteText(k.name);
+          process.stdout.write(`${k.id}\t${k.tenant_id}\t${k.role}\t${k.prefix}…\t${k.created_at}\t${expiry}\t${name}\n`);
         }
         return 0;
       }

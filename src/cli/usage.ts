@@ -4,7 +4,9 @@ Usage:
   hookline serve [--config FILE]              start the server (migrates the database first)
   hookline migrate [--config FILE]            apply database migrations and exit
   hookline keys create --tenant T --role R [--name N] [--expires-in D] [--config FILE]
-                                              create an API key and print it once
+                                              create an API key; prints "ID<TAB>KEY" on one
+                                              line (the key is shown only this once; the ID
+                                              is what keys revoke takes)
                                               (T: a tenant id, or '*' for a global key;
                                                R: viewer | publisher | admin;
                                                D: lifetime such as 12h or 30d, default never)

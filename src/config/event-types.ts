@@ -1,5 +1,6 @@
 // [[event_types]] entries: catalog entries upserted at start-up (API.md §3).
 import { schemaProblems } from "../domain/json-schema";
+import { controlCharsError, hasControlCharacters } from "../domain/text";
 import { isTable } from "./checks";
 import type { Problems } from "./problems";
 import type { EventTypeDecl } from "./types";
@@ -8,6 +9,9 @@ const NAME = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 // webhook.test and hookline.* are Hookline's own; a user type there would shadow them.
 const RESERVED_PREFIXES = ["webhook.", "hookline."];
 const KNOWN_KEYS = new Set(["name", "description", "schema"]);
+// The API's wording ("description: must not …") without its field, which Problems prefixes
+// with the config path and line.
+const CONTROL_PROBLEM = controlCharsError("").slice(": ".length);
 
 // TOML tables have a null prototype and may hold dates; schemas must be plain JSON.
 function toJsonObject(table: Record<string, unknown>): Record<string, unknown> {
@@ -99,6 +103,7 @@ export function readEventTypes(value: unknown, problems: Problems): EventTypeDec
     }
     const { description = "" } = entry;
     if (typeof description !== "string") problems.add(`${at}.description`, "must be a string");
+    else if (hasControlCharacters(description)) problems.add(`${at}.description`, CONTROL_PROBLEM);
     const schema =
       entry.schema === undefined ? undefined : readSchema(entry.schema, `${at}.schema`, problems);
     if (name === undefined || typeof description !== "string") return;

@@ -5,6 +5,7 @@ import { EVENT_TYPE_RE, isReservedTypeName, OPERATIONAL_TYPES, TEST_EVENT_TYPE }
 import { schemaProblems } from "./json-schema.ts";
 import { type Principal, requireGlobalAdmin } from "./principal.ts";
 import type { EventTypeRecord } from "./store.ts";
+import { controlCharsError, hasControlCharacters } from "./text.ts";
 
 export interface EventTypeView {
   name: string;
@@ -66,6 +67,7 @@ function checkDescription(v: unknown, errors: string[]): void {
   if (v === undefined) return;
   if (typeof v !== "string") errors.push("description: must be a string");
   else if (v.length > 1000) errors.push("description: must be at most 1000 characters");
+  else if (hasControlCharacters(v)) errors.push(controlCharsError("description"));
 }
 
 function checkSchema(v: unknown, errors: string[]): void {

@@ -15,6 +15,7 @@ import {
   tenantForRead,
 } from "./principal.ts";
 import type { ApiKeyRecord } from "./store.ts";
+import { controlCharsError, hasControlCharacters } from "./text.ts";
 
 /** Recognisable in logs, config files and secret scanners. */
 export const KEY_PREFIX = "hkl_";
@@ -132,6 +133,8 @@ function validateKeyInput(
   if (input.name !== undefined) {
     if (typeof input.name !== "string") errors.push("name: must be a string");
     else if (input.name.length > 200) errors.push("name: must be at most 200 characters");
+    // Names are printed by `hookline keys list` and the console: no forged columns or lines.
+    else if (hasControlCharacters(input.name)) errors.push(controlCharsError("name"));
     else name = input.name;
   }
   const tenant = input.tenant_id;
