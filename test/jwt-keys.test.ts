@@ -91,6 +91,19 @@ describe("keys created with a JWT expire no later than the token", () => {
     expect((await json<ErrorBody>(res)).errors?.[0]).toStartWith("expires_at: ");
   });
 
+  test("a token with an absurd exp gives a key that expires at the latest RFC 3339 time, not a 500", async () => {
+    const { h, clock } = await withJwt();
+    const now = Math.floor(clock.now() / 1000);
+    for (const exp of [1e20, 253402300800.5]) {
+      const token = await new SignJWT({ org_id: "acme", role: "admin", sub: "u", iat: now, exp })
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode(SECRET));
+      const res = await createKey(h, token, {});
+      expect(res.status).toBe(201);
+      expect((await json<CreatedKey>(res)).expires_at).toBe("9999-12-31T23:59:59.000Z");
+    }
+  });
+
   test("API keys and the root key still create keys that never expire", async () => {
     const { h } = await withJwt();
     const root = await createKey(h, "test-root-key-0123456789abcdef", { tenant_id: "acme" });

@@ -36,6 +36,9 @@ const EC_BY_CURVE: Record<string, string> = {
   "P-521": "ES512",
 };
 
+/** 9999-12-31T23:59:59Z: the latest RFC 3339 time, for tokens whose exp is further away. */
+const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** Three base64url parts separated by dots (the last may be empty, as in `alg: none` tokens). */
 export function looksLikeJwt(credential: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential);
@@ -242,8 +245,9 @@ export function createJwtVerifier(
       }
       const role = roleFrom(payload[roleClaim], roleMap);
       if (role === undefined) return { ok: false, reason: `claim ${roleClaim} is missing or names no known role` };
-      // exp is required above, and jose has checked that it is a number.
-      const expiresAt = (payload.exp as number) * 1000;
+      // exp is required above, and jose has checked that it is a number; kept within what a
+      // Date (and so an expires_at) can show, whole milliseconds.
+      const expiresAt = Math.floor(Math.min((payload.exp as number) * 1000, LATEST_DATE_MS));
       const id = `jwt:${tenant}:${subjectOf(payload, token)}`;
       return { ok: true, principal: { kind: "jwt", id, tenant, role, expiresAt } };
     },
