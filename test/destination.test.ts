@@ -79,11 +79,11 @@ describe("checkDestination: private hosts in URLs", () => {
   const refused = [
     "https://127.0.0.1/", "https://127.1/", "https://2130706433/", "https://0x7f000001/",
     "https://017700000001/", "https://0x7f.1/", "https://127.0.0.1./", "https://%31%32%37.0.0.1/",
-    "https://0/", "https://0.0.0.0/", "https://10.1.2.3/", "https://100.64.1.1/",
+    "https://10.1.2.3/", "https://100.64.1.1/",
     "https://169.254.169.254/latest/meta-data/", "https://172.20.0.1/", "https://192.0.0.1/",
     "https://192.0.2.1/", "https://192.168.0.1:8443/x", "https://198.18.0.1/",
     "https://198.51.100.1/", "https://203.0.113.1/", "https://224.0.0.1/", "https://240.0.0.1/",
-    "https://255.255.255.255/", "https://[::1]/", "https://[::]/", "https://[::ffff:127.0.0.1]/",
+    "https://255.255.255.255/", "https://[::1]/", "https://[::ffff:127.0.0.1]/",
     "https://[::ffff:10.0.0.1]/", "https://[fc00::1]/", "https://[fe80::1]/", "https://[ff02::1]/",
     "https://[64:ff9b::10.0.0.1]/", "https://[2002:7f00:1::]/", "https://[2001:db8::1]/",
     "https://localhost/", "https://localhost./", "https://api.localhost/", "https://LOCALHOST/",
@@ -96,10 +96,21 @@ describe("checkDestination: private hosts in URLs", () => {
     });
   }
 
-  test("message names the address", async () => {
+  test("a literal's message names the address (the user typed it), normalised", async () => {
     expect(await errorsOf("https://127.1/")).toEqual([
-      "url: resolves to a private or loopback address (127.0.0.1); set security.allow_private_networks to allow it",
+      "url: 127.0.0.1 is a private or loopback address; set security.allow_private_networks to allow it",
     ]);
+    expect(await errorsOf("https://[2002:7f00:1::]/")).toEqual([
+      "url: 2002:7f00:1:: (carrying 127.0.0.1) is a private or loopback address; set security.allow_private_networks to allow it",
+    ]);
+  });
+
+  test("the unspecified address in any notation is refused without the private-network hint", async () => {
+    for (const url of ["https://0/", "https://0.0.0.0/", "https://0.1.2.3/", "https://[::]/", "https://[::ffff:0.0.0.0]/"]) {
+      const errors = await errorsOf(url, open);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toEndWith("is never allowed: 0.0.0.0/8 and :: reach this host itself");
+    }
   });
 
   const allowed = ["https://8.8.8.8/", "https://1.1.1.1/hook", "https://[2606:4700:4700::1111]/x"];
@@ -123,14 +134,16 @@ describe("checkDestination: resolved host names", () => {
     "empty.example.com": [],
   });
 
-  test("private answer refused", async () => {
+  test("private answer refused, without naming the address it resolved to", async () => {
     expect(await errorsOf("https://evil.example.com/h", strict, resolver)).toEqual([
-      "url: resolves to a private or loopback address (10.0.0.5); set security.allow_private_networks to allow it",
+      "url: host 'evil.example.com': destination not allowed (it resolves to a private or loopback address); set security.allow_private_networks to allow it",
     ]);
   });
   test("any private answer among several is refused", async () => {
     const errors = await errorsOf("https://mixed.example.com/", strict, resolver);
-    expect(errors[0]).toContain("(::1)");
+    expect(errors[0]).toStartWith("url: host 'mixed.example.com': destination not allowed");
+    expect(errors[0]).not.toContain("::1");
+    expect(errors[0]).not.toContain("93.184");
   });
   test("public answers allowed, href normalised", async () => {
     expect(await accepted("HTTPS://Good.Example.com:443/a/../b?q=1", strict, resolver)).toBe(
@@ -208,7 +221,7 @@ describe("checkDestination: syntax rules", () => {
       "url: must use https; set security.allow_http to allow http",
       "url: must not contain credentials",
       "url: must not contain a fragment",
-      "url: resolves to a private or loopback address (127.0.0.1); set security.allow_private_networks to allow it",
+      "url: 127.0.0.1 is a private or loopback address; set security.allow_private_networks to allow it",
     ]);
   });
 });

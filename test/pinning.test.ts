@@ -121,7 +121,9 @@ test("deny_cidrs refuses a public range at creation and at delivery; allow_cidrs
     body: { tenant_id: "acme", url: `https://${HOST}/a`, events: ["member.added"] },
   });
   expect(denied.status).toBe(422);
-  expect(((await denied.json()) as { errors: string[] }).errors).toEqual(["url: 93.184.215.14 is in security.deny_cidrs"]);
+  expect(((await denied.json()) as { errors: string[] }).errors).toEqual([
+    `url: host '${HOST}': destination not allowed (it resolves to an address in security.deny_cidrs)`,
+  ]);
 
   answer = ["10.9.1.1"];
   expect((await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url: `https://${HOST}/a`, events: ["member.added"] } })).status).toBe(201);
@@ -134,5 +136,5 @@ test("deny_cidrs refuses a public range at creation and at delivery; allow_cidrs
   answer = ["93.184.1.1"];
   await h.dispatcher.dispatchOnce();
   const d = await getJson<DeliveryView>(h, `/v1/deliveries/${deliveryId}`);
-  expect(d.last_error).toBe("destination refused: 93.184.1.1 is in security.deny_cidrs");
+  expect(d.last_error).toBe(`destination refused: host '${HOST}': destination not allowed (it resolves to an address in security.deny_cidrs)`);
 });

@@ -62,15 +62,15 @@ function fakeFetch(): FakeNet {
   return net;
 }
 
-async function setup(allowPrivate: boolean) {
+async function setup(allowPrivate: boolean, security: Record<string, unknown> = {}) {
   const clock = fakeClock();
   const dns = fakeDns();
   const net = fakeFetch();
   r = receiver(200);
   h = await harness(
     {
-      security: { allow_http: true, allow_private_networks: allowPrivate },
-      delivery: { retry_schedule: [1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000], jitter: 0 },
+      security: { allow_http: true, allow_private_networks: allowPrivate, ...security },
+      delivery: { retry_schedule: Array.from({ length: 12 }, () => 1_000), jitter: 0 },
     },
     { clock, resolver: dns.resolver, fetch: net.fetch },
   );
@@ -100,8 +100,10 @@ describe("delivery-time destination check (allow_private_networks = false)", () 
     expect(r.received).toHaveLength(0);
     let d = await delivery(s.deliveryId);
     expect(d).toMatchObject({ status: "pending", attempts_count: 1, last_status_code: null });
-    expect(d.last_error).toStartWith("destination refused:");
-    expect(d.last_error).toContain("127.0.0.1");
+    // The tenant reads last_error: it says why, never where the name now points.
+    expect(d.last_error).toBe(
+      `destination refused: host '${HOST}': destination not allowed (it resolves to a private or loopback address); set security.allow_private_networks to allow it`,
+    );
     expect(d.attempts).toHaveLength(1);
     expect(d.attempts?.[0]).toMatchObject({ n: 1, status_code: null, response_body: null });
     expect(d.attempts?.[0]?.error).toStartWith("destination refused:");
@@ -136,12 +138,15 @@ describe("delivery-time destination check (allow_private_networks = false)", () 
 
   test("every private answer is refused: mixed records, v6 loopback, mapped v4, metadata address, no answer", async () => {
     const s = await setup(false);
+    const NOT_ALLOWED = "destination not allowed (it resolves to a private or loopback address)";
     const cases: { answer: string[] | { code: string }; mentions: string }[] = [
-      { answer: ["93.184.215.14", "10.1.2.3"], mentions: "10.1.2.3" },
-      { answer: ["::1"], mentions: "::1" },
-      { answer: ["::ffff:127.0.0.1"], mentions: "::ffff:127.0.0.1" },
-      { answer: ["169.254.169.254"], mentions: "169.254.169.254" },
-      { answer: ["100.64.0.1"], mentions: "100.64.0.1" },
+      { answer: ["93.184.215.14", "10.1.2.3"], mentions: NOT_ALLOWED },
+      { answer: ["::1"], mentions: NOT_ALLOWED },
+      { answer: ["::ffff:127.0.0.1"], mentions: NOT_ALLOWED },
+      { answer: ["169.254.169.254"], mentions: NOT_ALLOWED },
+      { answer: ["100.64.0.1"], mentions: NOT_ALLOWED },
+      { answer: ["64:ff9b::7f00:1"], mentions: NOT_ALLOWED },
+      { answer: ["2002:7f00:1::"], mentions: NOT_ALLOWED },
       { answer: [], mentions: "does not resolve" },
       { answer: { code: "ENOTFOUND" }, mentions: "does not resolve" },
       { answer: { code: "ETIMEOUT" }, mentions: "timed out" },
@@ -153,6 +158,8 @@ describe("delivery-time destination check (allow_private_networks = false)", () 
       expect(d).toMatchObject({ status: "pending", attempts_count: i + 1, last_status_code: null });
       expect(d.last_error).toStartWith("destination refused:");
       expect(d.last_error).toContain(c.mentions);
+      // Never the address the name resolved to.
+      for (const a of Array.isArray(c.answer) ? c.answer : []) expect(d.last_error).not.toContain(a);
       s.clock.advance(1_000);
     }
     expect(s.net.calls).toEqual([]);
@@ -168,4 +175,59 @@ test("with allow_private_networks = true nothing is checked at delivery time", a
   expect(s.net.calls).toEqual([s.url]);
   expect(r.received).toHaveLength(1);
   expect((await delivery(s.deliveryId)).status).toBe("succeeded");
+});
+
+describe("delivery-time check against bypass forms (issue 15, item 4)", () => {
+  test("private networks allowed, loopback denied: a name now answering 0.0.0.0, ::, NAT64 or 6to4 loopback is refused", async () => {
+    // The operator's intent: internal receivers yes, this host no. Creation saw a public address.
+    const s = await setup(true, { deny_cidrs: ["127.0.0.0/8", "::1/128"] });
+    const cases: [string, string][] = [
+      ["0.0.0.0", "it resolves to 0.0.0.0/8 or ::, which reach this host itself"],
+      ["::", "it resolves to 0.0.0.0/8 or ::, which reach this host itself"],
+      ["64:ff9b::7f00:1", "it resolves to an address in security.deny_cidrs"],
+      ["2002:7f00:1::", "it resolves to an address in security.deny_cidrs"],
+      ["::ffff:127.0.0.1", "it resolves to an address in security.deny_cidrs"],
+    ];
+    for (const [i, [answer, reason]] of cases.entries()) {
+      s.dns.answer = [answer];
+      expect(await h.dispatcher.dispatchOnce()).toBe(1);
+      const d = await delivery(s.deliveryId);
+      expect(d).toMatchObject({ status: "pending", attempts_count: i + 1, last_status_code: null });
+      expect(d.last_error).toBe(`destination refused: host '${HOST}': destination not allowed (${reason})`);
+      s.clock.advance(1_000);
+    }
+    expect(s.net.calls).toEqual([]);
+    expect(r.received).toHaveLength(0);
+
+    // An internal address is what private networks are allowed for: sent, to that address.
+    s.dns.answer = ["10.20.30.40"];
+    s.net.mode = "forward";
+    expect(await h.dispatcher.dispatchOnce()).toBe(1);
+    const pinned = new URL(s.url);
+    pinned.hostname = "10.20.30.40";
+    expect(s.net.calls).toEqual([pinned.href]);
+    expect(r.received).toHaveLength(1);
+    expect((await delivery(s.deliveryId)).status).toBe("succeeded");
+  });
+
+  test("a stored URL naming 0.0.0.0 is refused at delivery even with private networks allowed (no request reaches this host)", async () => {
+    // The real network this time: 0.0.0.0 reaches a receiver bound to 127.0.0.1 on Linux, which
+    // is what the rule prevents. A webhook stored before the rule existed is simulated by
+    // rewriting its URL in the database.
+    r = receiver(200);
+    h = await harness({ security: { allow_http: true, allow_private_networks: true } }, { clock: fakeClock() });
+    await createEventTypes(h, ["member.added"]);
+    const port = new URL(r.url).port;
+    const wh = await createWebhook(h, { tenant_id: "acme", url: `http://127.0.0.1:${port}/x`, events: ["member.added"] });
+    h.sqlite.query("UPDATE webhooks SET url = ?, updated_at = updated_at + 1 WHERE id = ?").run(`http://0.0.0.0:${port}/x`, wh.id);
+    const { deliveryId } = await publishForDelivery(h, { tenant_id: "acme", type: "member.added", data: { n: 1 } });
+    expect(await h.dispatcher.dispatchOnce()).toBe(1);
+    const d = await delivery(deliveryId);
+    expect(d).toMatchObject({ status: "pending", attempts_count: 1, last_status_code: null });
+    expect(d.last_error).toBe("destination refused: 0.0.0.0 is never allowed: 0.0.0.0/8 and :: reach this host itself");
+    // The receiver would have answered: its own request count is the proof nothing was sent.
+    const probe = await fetch(`http://127.0.0.1:${port}/probe`);
+    expect(probe.status).toBe(200);
+    expect(r.received.map((x) => x.path)).toEqual(["/probe"]);
+  });
 });

@@ -21,12 +21,11 @@ export interface AttemptDeps {
 /**
  * Checks the destination again at delivery time (a name may resolve elsewhere than at
  * creation) and returns the address to connect to, so the request goes where the check looked.
- * With private networks allowed and nothing denied there is nothing to pin.
+ * The same rules as at creation, whatever the settings (resolveHost knows when nothing can be
+ * refused and pins nothing then).
  */
 async function destination(deps: AttemptDeps, url: string): Promise<{ connectTo?: string } | { refused: string }> {
-  const s = deps.config.security;
-  if (s.allow_private_networks && s.deny_cidrs.length === 0) return {};
-  const res = await resolveHost(new URL(url).hostname, destinationPolicy(s), deps.resolver);
+  const res = await resolveHost(new URL(url).hostname, destinationPolicy(deps.config.security), deps.resolver);
   if ("error" in res) return { refused: res.error.replace(/^url: /, "destination refused: ") };
   // Prefer IPv4 when the name has both: loopback-only test hosts and many networks lack v6.
   const address = res.addresses.find((a) => !a.includes(":")) ?? res.addresses[0];

@@ -2,9 +2,13 @@
 //
 // A webhook URL makes Hookline send requests on behalf of a tenant, so an unchecked URL is an
 // SSRF vector into the appliance's own network. Every check here fails closed: anything we cannot
-// parse or classify is treated as private.
+// parse or classify is refused. Which addresses are refused is address-rules.ts; this file
+// finds the addresses (literal or resolved) and words the refusal.
 import dns from "node:dns";
 import ipaddr from "ipaddr.js";
+import { type AddressRules, addressRefusal, namesNeedChecking, type Refusal } from "./address-rules.ts";
+
+export { type AddressRules, isPrivateAddress } from "./address-rules.ts";
 
 /** Resolves a host name to IP address strings (v4 and v6). Injectable so tests need no DNS. */
 export type Resolver = (hostname: string) => Promise<string[]>;
@@ -42,43 +46,6 @@ export const systemResolver: Resolver = async (hostname) => {
   }
 };
 
-// Explicit ranges where ipaddr.js names are too coarse or too loose.
-const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
-// Only the well-known NAT64 /96 is translated to public v4; its neighbour 64:ff9b:1::/48 is
-// local-use (RFC 8215) and is refused by the "not in 2000::/3" rule below.
-const NAT64_WELL_KNOWN = ipaddr.parseCIDR("64:ff9b::/96");
-
-function v4FromParts(high: number, low: number): ipaddr.IPv4 {
-  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
-}
-
-function isPrivateV4(ip: ipaddr.IPv4): boolean {
-  // ipaddr.js names every special-purpose v4 block (private, loopback, linkLocal,
-  // carrierGradeNat, reserved = 192.0.0/24, TEST-NETs, 198.18/15, 240/4 …); only plain
-  // "unicast" is globally routable for our purposes.
-  return ip.range() !== "unicast";
-}
-
-function isPrivateV6(ip: ipaddr.IPv6): boolean {
-  const [, p1 = 0, p2 = 0, , , , p6 = 0, p7 = 0] = ip.parts;
-  // Forms that carry a v4 address reach that v4 host, so they are judged by it.
-  if (ip.isIPv4MappedAddress()) return isPrivateV4(ip.toIPv4Address());
-  if (ip.match(NAT64_WELL_KNOWN)) return isPrivateV4(v4FromParts(p6, p7));
-  if (ip.range() === "6to4") return isPrivateV4(v4FromParts(p1, p2));
-  // Everything else must be ordinary global unicast: inside 2000::/3 (this excludes ::, ::1,
-  // IPv4-compatible ::a.b.c.d, fc00::/7, fe80::/10, ff00::/8 …) and not one of the special
-  // blocks ipaddr.js names inside it (2001:db8::/32 documentation, Teredo, ORCHID, …).
-  return !(ip.match(GLOBAL_UNICAST_V6) && ip.range() === "unicast");
-}
-
-/** True for every address that is not global unicast (and for anything unparsable). */
-export function isPrivateAddress(ip: string): boolean {
-  const bare = ip.startsWith("[") && ip.endsWith("]") ? ip.slice(1, -1) : ip;
-  if (!ipaddr.isValid(bare)) return true;
-  const parsed = ipaddr.parse(bare);
-  return parsed.kind() === "ipv4" ? isPrivateV4(parsed as ipaddr.IPv4) : isPrivateV6(parsed as ipaddr.IPv6);
-}
-
 /**
  * If `hostname` is an IP literal in any notation the WHATWG URL parser accepts (127.1,
  * 2130706433, 0x7f.1, [::ffff:127.0.0.1] …), the normalised address without brackets.
@@ -111,45 +78,40 @@ function errorCode(err: unknown): string | undefined {
 
 const NOT_FOUND_CODES = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA", "NXDOMAIN"]);
 
-function privateError(addresses: string[]): string {
-  return `url: resolves to a private or loopback address (${addresses.join(", ")}); ${PRIVATE_HINT}`;
+/** The refusal of an IP literal: the user typed the address, so naming it tells nothing new. */
+function literalError(ip: string, r: Refusal): string {
+  if (r.rule === "unparsable") return `url: ${ip} is not an IP address`;
+  const shown = r.carried === undefined ? ip : `${ip} (carrying ${r.carried})`;
+  if (r.rule === "unspecified") return `url: ${shown} is never allowed: 0.0.0.0/8 and :: reach this host itself`;
+  if (r.rule === "deny") return `url: ${shown} is in security.deny_cidrs`;
+  return `url: ${shown} is a private or loopback address; ${PRIVATE_HINT}`;
 }
 
+// Most decisive first: no setting admits the unspecified address or a denied one, so the hint
+// to allow private networks comes only when it is the whole story.
+const NAME_REASONS: [Refusal["rule"], string][] = [
+  ["unspecified", "it resolves to 0.0.0.0/8 or ::, which reach this host itself"],
+  ["deny", "it resolves to an address in security.deny_cidrs"],
+  ["unparsable", "it resolves to something that is not an IP address"],
+  ["private", "it resolves to a private or loopback address"],
+];
+
 /**
- * Which addresses a webhook may reach. deny_cidrs wins; then allow_private_networks or an
- * allow_cidrs entry admits an address; otherwise only global unicast is allowed.
+ * The refusal of a host NAME. The addresses it resolved to are never named: they would let
+ * anyone who may create a webhook map the internal network's DNS one name at a time.
  */
-export interface AddressRules {
-  allowPrivateNetworks: boolean;
-  allowCidrs?: readonly string[];
-  denyCidrs?: readonly string[];
-}
-
-function inCidrs(ip: string, cidrs: readonly string[] | undefined): boolean {
-  if (!cidrs || cidrs.length === 0 || !ipaddr.isValid(ip)) return false;
-  // process() unmaps ::ffff:a.b.c.d, so a v4 rule also catches the mapped form.
-  const addr = ipaddr.process(ip);
-  return cidrs.some((c) => {
-    const range = ipaddr.parseCIDR(c);
-    return addr.kind() === range[0].kind() && addr.match(range);
-  });
-}
-
-function refusal(ip: string, rules: AddressRules): string | undefined {
-  if (inCidrs(ip, rules.denyCidrs)) return `${ip} is in security.deny_cidrs`;
-  if (rules.allowPrivateNetworks || inCidrs(ip, rules.allowCidrs)) return undefined;
-  return isPrivateAddress(ip) ? ip : undefined;
-}
-
-function refusedError(refused: string[]): string {
-  const denied = refused.filter((r) => r.includes(" is in "));
-  if (denied.length > 0) return `url: ${denied.join("; ")}`;
-  return privateError(refused);
+function nameError(hostname: string, refusals: Refusal[]): string {
+  const rules = new Set(refusals.map((r) => r.rule));
+  const [rule, reason] = NAME_REASONS.find(([r]) => rules.has(r)) ?? ["private", "it resolves to a refused address"];
+  const hint = rule === "private" ? `; ${PRIVATE_HINT}` : "";
+  return `url: host '${hostname}': destination not allowed (${reason})${hint}`;
 }
 
 /**
- * Resolves a host and checks every address it has. On success the addresses may be used — and
- * are the ones to connect to, so that DNS cannot answer differently a moment later.
+ * Resolves a host and checks every address it has, under the same rules at creation and before
+ * every delivery attempt. On success `addresses` are the ones to connect to, so that DNS cannot
+ * answer differently a moment later; empty when there is nothing to pin (an IP literal names its
+ * address already; a name need not be resolved when the rules could refuse nothing it reaches).
  */
 export async function resolveHost(
   hostname: string,
@@ -158,9 +120,10 @@ export async function resolveHost(
 ): Promise<{ addresses: string[] } | { error: string }> {
   const literal = literalHostAddress(hostname);
   if (literal !== undefined) {
-    const bad = refusal(literal, rules);
-    return bad === undefined ? { addresses: [literal] } : { error: refusedError([bad]) };
+    const refused = addressRefusal(literal, rules);
+    return refused === undefined ? { addresses: [] } : { error: literalError(literal, refused) };
   }
+  if (!namesNeedChecking(rules)) return { addresses: [] };
   // RFC 6761: localhost names are loopback whatever DNS says, so refuse them without asking.
   const name = hostname.replace(/\.+$/, "");
   if ((name === "localhost" || name.endsWith(".localhost")) && !rules.allowPrivateNetworks) {
@@ -180,8 +143,8 @@ export async function resolveHost(
   if (addresses.length === 0) return { error: `url: host name '${hostname}' does not resolve` };
   // Every address is checked: a name with one public and one private record could be steered
   // to the private one by the connecting client.
-  const bad = [...new Set(addresses.map((a) => refusal(a, rules)).filter((r) => r !== undefined))];
-  return bad.length > 0 ? { error: refusedError(bad) } : { addresses };
+  const refusals = addresses.map((a) => addressRefusal(a, rules)).filter((r) => r !== undefined);
+  return refusals.length > 0 ? { error: nameError(hostname, refusals) } : { addresses };
 }
 
 /**
@@ -218,15 +181,14 @@ export async function checkDestination(
   // A fragment is never sent to the receiver, so accepting one only hides duplicates. An empty
   // "#" leaves url.hash empty but stays in href, hence the check on href.
   if (url.href.includes("#")) errors.push("url: must not contain a fragment");
-  if (!policy.allowPrivateNetworks || (policy.denyCidrs?.length ?? 0) > 0) {
-    // Only ask DNS for otherwise acceptable URLs: no point waiting on a lookup for a URL that
-    // is refused anyway. Literal and localhost hosts are still reported, as that is free.
-    const literalOrLocal =
-      literalHostAddress(url.hostname) !== undefined || /(^|\.)localhost\.*$/.test(url.hostname);
-    if ((errors.length === 0 && opts.lookup !== false) || literalOrLocal) {
-      const res = await resolveHost(url.hostname, policy, resolve);
-      if ("error" in res) errors.push(res.error);
-    }
+  // Only ask DNS for otherwise acceptable URLs: no point waiting on a lookup for a URL that is
+  // refused anyway. Literal and localhost hosts are still reported, as that is free; resolveHost
+  // itself skips the lookup when the rules could refuse nothing a name reaches.
+  const literalOrLocal =
+    literalHostAddress(url.hostname) !== undefined || /(^|\.)localhost\.*$/.test(url.hostname);
+  if ((errors.length === 0 && opts.lookup !== false) || literalOrLocal) {
+    const res = await resolveHost(url.hostname, policy, resolve);
+    if ("error" in res) errors.push(res.error);
   }
   return errors.length > 0 ? { errors } : { url: url.href };
 }
