@@ -62,7 +62,11 @@ export const CreateKeyBody = t.Object(
     role: Role,
     name: t.Optional(t.String({ maxLength: 200 })),
     expires_at: t.Optional(
-      t.String({ description: "RFC 3339 with a time zone, in the future; omit for a key that never expires" }),
+      t.String({
+        description:
+          "RFC 3339 with a time zone, in the future; omit for a key that never expires. A key created with a JWT " +
+          "expires at the token's exp at the latest (its exp when omitted; a later value is 422).",
+      }),
     ),
   },
   { additionalProperties: false, examples: [{ tenant_id: "acme", role: "publisher", name: "acme backend" }] },

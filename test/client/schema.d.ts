@@ -860,7 +860,7 @@ export interface operations {
                     tenant_id?: string;
                     role: "viewer" | "publisher" | "admin";
                     name?: string;
-                    /** @description RFC 3339 with a time zone, in the future; omit for a key that never expires */
+                    /** @description RFC 3339 with a time zone, in the future; omit for a key that never expires. A key created with a JWT expires at the token's exp at the latest (its exp when omitted; a later value is 422). */
                     expires_at?: string;
                 };
             };
