@@ -11,6 +11,7 @@ import { USAGE } from "./cli/usage.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
 import { openMigrated, startServer } from "./server.ts";
+import { StartupError } from "./startup-error.ts";
 import { VERSION } from "./version.ts";
 
 function fail(message: string, code = 2): number {
@@ -133,6 +134,12 @@ main(Bun.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
+    // A start refused for a reason the operator fixes (another instance, a file kept): its
+    // message says what to do, and the exit code is 2 like a refused configuration.
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     process.stderr.write(`hookline: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

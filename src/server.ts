@@ -1,7 +1,10 @@
 import type { Database } from "bun:sqlite";
-import { createApp } from "./api/app.ts";
+import { dirname, resolve } from "node:path";
+import { type App, createApp } from "./api/app.ts";
 import { ensureAdminAccess } from "./bootstrap.ts";
 import type { Config } from "./config/types.ts";
+import { exposed, octal } from "./db/files.ts";
+import { acquireInstanceLock, type InstanceLock, InstanceLockedError } from "./db/instance-lock.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { openDatabase } from "./db/open.ts";
 import type { FetchLike } from "./delivery/sender.ts";
@@ -12,6 +15,7 @@ import { upsertDeclaredEventTypes } from "./domain/event-types.ts";
 import { startMemoryGuard } from "./memory-guard.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createRuntime, maxRequestBodySize } from "./runtime.ts";
+import { StartupError } from "./startup-error.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -39,10 +43,39 @@ export async function startServer(
   opts: { logger?: Logger; clock?: Clock; resolver?: Resolver; fetch?: FetchLike } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level, config.log.format);
+  // Before anything touches the database: a second instance must not migrate, sweep or deliver.
+  const lock = lockDatabase(config);
+  const undo: (() => Promise<void> | void)[] = [() => lock?.release()];
+  try {
+    return await start(config, opts, logger, lock, undo);
+  } catch (err) {
+    // A refused start (port taken, a file not overwritten) leaves nothing running behind it.
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
+    throw err;
+  }
+}
+
+async function start(
+  config: Config,
+  opts: { clock?: Clock; resolver?: Resolver; fetch?: FetchLike },
+  logger: Logger,
+  lock: InstanceLock | undefined,
+  undo: (() => Promise<void> | void)[],
+): Promise<RunningServer> {
   const { sqlite, applied } = openMigrated(config);
   if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
+  warnIfExposed(config, lock, logger);
   // Throws, before anything is sent, when the database holds encrypted secrets the key cannot read.
-  const { deps, dispatcher, secretsAtRest, closeOutbound } = createRuntime(config, sqlite, { ...opts, logger });
+  let runtime: ReturnType<typeof createRuntime>;
+  try {
+    runtime = createRuntime(config, sqlite, { ...opts, logger });
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  const { deps, dispatcher, secretsAtRest, closeOutbound } = runtime;
+  const { store, clock } = deps;
+  undo.push(() => store.close());
   if (!secretsAtRest.keyConfigured) {
     logger.warn(
       "webhook signing secrets are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
@@ -50,7 +83,6 @@ export async function startServer(
   } else if (secretsAtRest.plaintext) {
     logger.warn("some webhook signing secrets are still stored in plaintext: run `hookline secrets encrypt`");
   }
-  const { store, clock } = deps;
   if (config.delivery.client === "fetch" && config.delivery.concurrency > 256) {
     logger.warn(
       { concurrency: config.delivery.concurrency },
@@ -60,6 +92,13 @@ export async function startServer(
   await upsertDeclaredEventTypes(deps);
   await ensureAdminAccess(deps);
 
+  // The port before the dispatcher: an instance that cannot have it stops here, before it has
+  // claimed or sent anything. No await between the two, so no request is served before the
+  // dispatcher runs.
+  const app = listen(createApp(deps), config);
+  undo.push(async () => {
+    await app.stop(true);
+  });
   // Deliveries left claimed by a previous run come back when their lease expires (the sweep);
   // due ones are picked up right away.
   dispatcher.start();
@@ -69,15 +108,14 @@ export async function startServer(
     logger,
     onCollect: () => deps.metrics.forcedCollections.inc(),
   });
-
-  const app = createApp(deps).listen({
-    hostname: config.server.host,
-    port: config.server.port,
-    maxRequestBodySize: maxRequestBodySize(config),
-  });
+  undo.push(
+    () => dispatcher.stop(0),
+    () => sweep.stop(),
+    () => memory.stop(),
+  );
   const server = app.server;
   if (!server) throw new Error("the HTTP server did not start");
-  const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${server.port}`;
+  const url = `http://${hostPort(config.server.host, server.port ?? config.server.port)}`;
   logger.info({ url, version: VERSION, database: config.database.path }, "hookline listening");
 
   let stopping: Promise<void> | undefined;
@@ -87,7 +125,7 @@ export async function startServer(
     stop() {
       stopping ??= (async () => {
         // Stop accepting, let in-flight requests and attempts finish within the grace period,
-        // give unfinished claims back, then close the database.
+        // give unfinished claims back, then close the database and give its lock back.
         const deadline = Date.now() + config.server.shutdown_grace;
         const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), config.server.shutdown_grace).unref());
         const done = await Promise.race([app.stop().then(() => "done" as const), grace]);
@@ -97,9 +135,68 @@ export async function startServer(
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
         closeOutbound();
         await store.close();
+        lock?.release();
         logger.info("hookline stopped");
       })();
       return stopping;
     },
   };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function lockDatabase(config: Config): InstanceLock | undefined {
+  try {
+    return acquireInstanceLock(config.database.path);
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    throw new StartupError(
+      `hookline: another Hookline is already running on the database ${err.database} (it holds ${err.lockFile}; a server, or \`hookline vacuum\`): stop it first, or give this one its own database.path`,
+    );
+  }
+}
+
+/**
+ * Binds the port exclusively. Elysia asks Bun for SO_REUSEPORT by default, which let a second
+ * `hookline serve` share the port silently (the kernel spread connections over both, and both
+ * delivered); without it the bind fails when anything else listens there.
+ */
+function listen(app: App, config: Config): App {
+  const where = hostPort(config.server.host, config.server.port);
+  try {
+    return app.listen({
+      hostname: config.server.host,
+      port: config.server.port,
+      reusePort: false,
+      maxRequestBodySize: maxRequestBodySize(config),
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === "EADDRINUSE") {
+      throw new StartupError(
+        `hookline: cannot listen on ${where}: the port is already in use (another Hookline or another program listens there): stop it, or set server.port`,
+      );
+    }
+    if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new StartupError(`hookline: cannot listen on ${where} (${code}): ${(err as Error).message}; check server.host and server.port`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * An existing data folder or database file that others may read is the operator's choice and
+ * is not changed (only what Hookline creates is made owner-only): it is said, once, at start.
+ */
+function warnIfExposed(config: Config, lock: InstanceLock | undefined, logger: Logger): void {
+  if (!lock) return;
+  const db = resolve(config.database.path);
+  for (const { path, mode } of exposed([dirname(db), db])) {
+    logger.warn(
+      { path, mode: octal(mode) },
+      `${path} is accessible to other users: it holds webhook signing secrets and API key hashes; consider chmod ${path === db ? "600" : "700"}`,
+    );
+  }
 }

@@ -1,6 +1,8 @@
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import type { Config } from "../config/types.ts";
 import { backupDatabase, DatabaseFileError, type FileProgress, vacuumDatabase } from "../db/backup.ts";
+import { acquireInstanceLock, type InstanceLock, InstanceLockedError } from "../db/instance-lock.ts";
 import { formatFraction, formatMB, progressLine } from "./progress.ts";
 
 function seconds(ms: number): string {
@@ -67,9 +69,32 @@ export async function backupCommand(config: Config, file: string | undefined): P
 
 /**
  * `hookline vacuum`: checkpoint the WAL, rebuild the file without free pages, report sizes.
- * Meant for a stopped server: VACUUM holds the write lock for its whole run.
+ * For a stopped server only: VACUUM holds the write lock for its whole run, so beside a running
+ * one either it or the server's writes would wait and fail.
  */
 export async function vacuumCommand(config: Config): Promise<number> {
+  // Refused beside a running server (its lock), and held while vacuuming so that no server
+  // starts meanwhile. A missing database is vacuumDatabase's error, with no lock file made.
+  let lock: InstanceLock | undefined;
+  if (existsSync(resolve(config.database.path))) {
+    try {
+      lock = acquireInstanceLock(config.database.path);
+    } catch (err) {
+      if (!(err instanceof InstanceLockedError)) throw err;
+      process.stderr.write(
+        `hookline vacuum: a running Hookline holds ${err.database} (its lock ${err.lockFile} is taken): stop the server first. \`hookline backup\` works beside it and also writes a compacted copy.\n`,
+      );
+      return 2;
+    }
+  }
+  try {
+    return await vacuumUnlocked(config);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function vacuumUnlocked(config: Config): Promise<number> {
   const progress = progressLine(process.stderr);
   const started = performance.now();
   const label = `vacuuming ${basename(config.database.path)}`;
@@ -92,7 +117,9 @@ export async function vacuumCommand(config: Config): Promise<number> {
       `vacuumed ${config.database.path}: before ${size(r.before)}, after ${size(r.after)} in ${seconds(r.elapsedMs)}\n`,
     );
     if (r.walBusy) {
-      process.stderr.write("note: another process has the database open, so its WAL was not emptied; stop Hookline before vacuuming\n");
+      process.stderr.write(
+        "note: another process (a `hookline backup`, `doctor` or `keys` run) had the database open, so its WAL was not emptied; run vacuum again once it is done\n",
+      );
     }
     return 0;
   } catch (err) {

@@ -1,7 +1,6 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Synchronous } from "../config/types.ts";
+import { prepareDatabaseFile } from "./files.ts";
 
 export interface OpenOptions {
   path: string;
@@ -14,7 +13,9 @@ export interface OpenOptions {
  * synchronous=FULL (the default) makes a committed 202 survive power loss, NORMAL only a crash.
  */
 export function openDatabase(opts: OpenOptions): Database {
-  if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+  // A new folder 0700 and a new file 0600 (its -wal and -shm take the file's mode), whatever
+  // the umask; an existing folder or file keeps the mode its owner gave it.
+  prepareDatabaseFile(opts.path);
   const sqlite = new Database(opts.path, { create: true, strict: true });
   // First: the pragmas below may need a lock another connection (the writer thread's, or the
   // main thread's when this is the writer) holds for a moment.
