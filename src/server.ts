@@ -47,6 +47,7 @@ export async function startServer(
   const lock = lockDatabase(config);
   const undo: (() => Promise<void> | void)[] = [() => lock?.release()];
   try {
+    checkPortFree(config);
     return await start(config, opts, logger, lock, undo);
   } catch (err) {
     // A refused start (port taken, a file not overwritten) leaves nothing running behind it.
@@ -164,7 +165,6 @@ function lockDatabase(config: Config): InstanceLock | undefined {
  * delivered); without it the bind fails when anything else listens there.
  */
 function listen(app: App, config: Config): App {
-  const where = hostPort(config.server.host, config.server.port);
   try {
     return app.listen({
       hostname: config.server.host,
@@ -173,17 +173,36 @@ function listen(app: App, config: Config): App {
       maxRequestBodySize: maxRequestBodySize(config),
     });
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === "EADDRINUSE") {
-      throw new StartupError(
-        `hookline: cannot listen on ${where}: the port is already in use (another Hookline or another program listens there): stop it, or set server.port`,
-      );
-    }
-    if (code === "EACCES" || code === "EADDRNOTAVAIL") {
-      throw new StartupError(`hookline: cannot listen on ${where} (${code}): ${(err as Error).message}; check server.host and server.port`);
-    }
-    throw err;
+    throw listenError(err, config);
   }
+}
+
+/**
+ * The same bind, given back at once, before the database is migrated or a first key made: a
+ * port clash is found before the start has done anything. `listen` still decides (the port
+ * could be taken in between).
+ */
+function checkPortFree(config: Config): void {
+  if (config.server.port === 0) return;
+  try {
+    Bun.serve({ hostname: config.server.host, port: config.server.port, reusePort: false, fetch: () => new Response(null) }).stop(true);
+  } catch (err) {
+    throw listenError(err, config);
+  }
+}
+
+function listenError(err: unknown, config: Config): unknown {
+  const where = hostPort(config.server.host, config.server.port);
+  const code = (err as { code?: unknown }).code;
+  if (code === "EADDRINUSE") {
+    return new StartupError(
+      `hookline: cannot listen on ${where}: the port is already in use (another Hookline or another program listens there): stop it, or set server.port`,
+    );
+  }
+  if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+    return new StartupError(`hookline: cannot listen on ${where} (${code}): ${(err as Error).message}; check server.host and server.port`);
+  }
+  return err;
 }
 
 /**

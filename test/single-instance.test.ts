@@ -58,6 +58,8 @@ describe("two `hookline serve` processes", () => {
     expect(second.code).toBe(2);
     expect(second.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: the port is already in use`);
     expect(second.stdout).not.toContain("hookline listening");
+    // Found before the start did anything: its database was not even created.
+    expect(existsSync(join(dir, "b", "hookline.db"))).toBe(false);
     // Every connection still reaches the first (no SO_REUSEPORT sharing).
     for (let i = 0; i < 5; i++) expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
   }, 30_000);
