@@ -18,7 +18,8 @@ FROM debian:bookworm-slim AS runtime
 RUN groupadd --system --gid 10001 hookline \
  && useradd --system --uid 10001 --gid hookline --home-dir /data --no-create-home hookline \
  && mkdir -p /data /etc/hookline \
- && chown hookline:hookline /data
+ && chown hookline:hookline /data \
+ && chmod 0700 /data
 COPY --from=build /src/dist/hookline /usr/local/bin/hookline
 # /data is a directory, not a file: SQLite in WAL mode keeps -wal and -shm files beside the database.
 VOLUME ["/data"]
