@@ -1,7 +1,8 @@
 export const USAGE = `Hookline — self-hosted webhook delivery
 
 Usage:
-  hookline serve [--config FILE]              start the server (migrates the database first)
+  hookline serve [--config FILE]              start the server (migrates the database first;
+                                              exits 2 if another one has its database or port)
   hookline migrate [--config FILE]            apply database migrations and exit
   hookline keys create --tenant T --role R [--name N] [--expires-in D] [--config FILE]
                                               create an API key; prints "ID<TAB>KEY" on one
@@ -21,8 +22,8 @@ Usage:
   hookline doctor [--config FILE]             report on the database and the configuration
                                               (read-only; never prints keys or secrets)
   hookline vacuum [--config FILE]             checkpoint the WAL and VACUUM the database, printing
-                                              the sizes before and after; stop the server first,
-                                              or it waits up to database.busy_timeout for it
+                                              the sizes before and after; stop the server first
+                                              (refused, exit 2, while one holds the database)
   hookline healthcheck [--config FILE]        exit 0 if the local server answers /healthz
   hookline --version | --help
 
