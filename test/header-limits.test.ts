@@ -1,20 +1,27 @@
 // Issue 15, item 12 (part): odd methods and large headers over a raw socket against the real
-// server. What reaches the app gets the JSON envelope with X-Request-Id. Two cases never reach
-// it in Bun 1.4.5, and no Bun.serve option or hook shapes them (the `error` handler sees only
-// errors thrown by `fetch`): a header section over Bun's limit (16 KiB, or more than ~200
-// fields) gets Bun's own bare 431, and a method outside Bun's fixed list (`FOO`, a lower-case
-// `get`) gets the connection closed without a byte (oven-sh/bun#6556). Those are pinned below
-// so that a Bun upgrade that changes them shows up here.
+// server. What reaches the app gets the JSON envelope with X-Request-Id. Headers over 16 KiB are
+// refused by the app (api/header-limit.ts) with the envelope, where Hookline is started with
+// Bun's own limit raised above that (`npm start`, the binary; checked below with a child
+// process). Two cases never reach the app in Bun 1.4.5, and no Bun.serve option or hook shapes
+// them (the `error` handler sees only errors thrown by `fetch`): a header section over Bun's
+// limit (16 KiB in this test process, or more than ~200 fields) gets Bun's own bare 431, and a
+// method outside Bun's fixed list (`FOO`, a lower-case `get`) gets the connection closed without
+// a byte (oven-sh/bun#6556). Those are pinned below so that a Bun upgrade that changes them
+// shows up here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
 import { createLogger } from "../src/observability/logger.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { publicResolver, testConfig } from "./support/harness.ts";
+import { startServe } from "./support/process.ts";
 
 let server: RunningServer;
+// `send` talks to this port: the in-process server, or the child process below.
+let port: number;
 let dir: string;
 
 beforeAll(async () => {
@@ -23,6 +30,7 @@ beforeAll(async () => {
     logger: createLogger("silent"),
     resolver: publicResolver,
   });
+  port = server.port;
 });
 
 afterAll(async () => {
@@ -41,7 +49,7 @@ interface RawResponse {
 /** Sends `request` as bytes and reads until the server closes (Connection: close). */
 function send(request: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const socket = connect(server.port, "127.0.0.1");
+    const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
     socket.on("data", (d: Buffer) => chunks.push(d));
     socket.on("error", reject);
@@ -109,4 +117,31 @@ describe("what Bun 1.4.5 answers itself, before the app (known limit, no hook)",
       expect(res.raw).toBe("");
     });
   }
+});
+
+describe("started as `npm start` starts it (Bun's limit raised to 64 KiB): the app's 431 with the envelope", () => {
+  test("headers over 16 KiB → 431 request_header_fields_too_large with X-Request-Id; 12 KiB still pass", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "hookline-headers-child-"));
+    const flag = pkg.scripts.start.split(/\s+/).find((a) => a.startsWith("--max-http-header-size="));
+    expect(flag).toBe("--max-http-header-size=65536");
+    const { proc, url } = await startServe([process.execPath, flag as string, join(import.meta.dir, "..", "src/main.ts"), "serve"], {
+      cwd,
+    });
+    const inProcess = port;
+    try {
+      port = Number(new URL(url).port);
+      const big = await send(request("GET", "/healthz", `X-Big: ${"x".repeat(20_000)}\r\n`));
+      expect(big.status).toBe(431);
+      expect(big.headers["content-type"]).toStartWith("application/json");
+      expect(big.headers["x-request-id"]).toBeTruthy();
+      expect(JSON.parse(big.body)).toMatchObject({ error: "request_header_fields_too_large" });
+      const fine = await send(request("GET", "/healthz", `X-Big: ${"x".repeat(12_000)}\r\n`));
+      expect(fine.status).toBe(200);
+    } finally {
+      port = inProcess;
+      proc.kill("SIGTERM");
+      await proc.exited;
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });

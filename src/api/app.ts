@@ -5,6 +5,7 @@ import type { ApiDeps } from "./deps.ts";
 import { docsPlugin } from "./docs.ts";
 import { buildOpenApiDocument } from "./openapi-document.ts";
 import { domainErrorResponse, errorResponse, validationMessages } from "./errors.ts";
+import { headerBytes, MAX_HEADER_BYTES } from "./header-limit.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -47,6 +48,17 @@ export function createApp(deps: ApiDeps) {
       const id = given && REQUEST_ID_RE.test(given) ? given : `req_${crypto.randomUUID()}`;
       meta.set(request, { id, start: performance.now() });
       set.headers["x-request-id"] = id;
+      if (headerBytes(request.headers) > MAX_HEADER_BYTES) {
+        set.status = 431;
+        return errorResponse(
+          431,
+          {
+            error: "request_header_fields_too_large",
+            message: `The request's headers are over ${MAX_HEADER_BYTES} bytes.`,
+          },
+          { "x-request-id": id },
+        );
+      }
     })
     // Our own parser: size limit, content type and JSON errors become an UnusableBody that the
     // auth step throws after authentication (see api/auth.ts).
