@@ -79,10 +79,10 @@ async function start(
   undo.push(() => store.close());
   if (!secretsAtRest.keyConfigured) {
     logger.warn(
-      "webhook signing secrets are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
+      "webhook secrets (signing secrets and secret header values) are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
     );
   } else if (secretsAtRest.plaintext) {
-    logger.warn("some webhook signing secrets are still stored in plaintext: run `hookline secrets encrypt`");
+    logger.warn("some webhook secrets (signing secrets or secret header values) are still stored in plaintext: run `hookline secrets encrypt`");
   }
   if (config.delivery.client === "fetch" && config.delivery.concurrency > 256) {
     logger.warn(
