@@ -82,7 +82,7 @@ describe("schemaProblems: unusable schemas", () => {
     ],
     ["draft-04", { $schema: "http://json-schema.org/draft-04/schema#" }, [expect.stringContaining('$schema: "http://json-schema.org/draft-04/schema#" is not supported')]],
     ["an unknown format", { properties: { e: { type: "string", format: "emial" } } }, [expect.stringMatching(/^unknown format "emial" in properties\.e \(known formats include .*email/)]],
-    ["a bad pattern", { pattern: "((" }, [expect.stringMatching(/^invalid regular expression/)]],
+    ["a bad pattern", { pattern: "((" }, ["pattern: invalid regular expression: missing )"]],
     ["an if alone", { if: { type: "string" } }, ['"if" without "then" and "else" is ignored']],
     ["$async", { $async: true }, ["$async: asynchronous schemas are not supported"]],
   ])("%s", (_name, schema, problems) => {

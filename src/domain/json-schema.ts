@@ -5,7 +5,9 @@ import Ajv2019, { type ErrorObject, MissingRefError, type Options, type Validate
 import Ajv2020 from "ajv/dist/2020";
 import draft7MetaSchema from "ajv/dist/refs/json-schema-draft-07.json";
 import addFormats from "ajv-formats";
-import { describeErrors, member, param, pathOf } from "./json-schema-messages.ts";
+import { describeErrors, param, pathOf } from "./json-schema-messages.ts";
+import { PatternError, patternProblems, re2RegExp } from "./json-schema-regexp.ts";
+import { forEachSubschema } from "./json-schema-walk.ts";
 
 type Ajv = Ajv2019 | Ajv2020;
 type Dialect = "2019" | "2020";
@@ -38,9 +40,12 @@ const DIALECTS = new Map<string, Dialect>([
  * - no loadSchema: a `$ref` to anything not inside the schema (or the bundled meta-schemas) fails
  *   to compile; nothing is ever fetched.
  * - no coercion, defaults or removeAdditional: validation never changes the event's data.
+ * - code.regExp: `pattern` and `patternProperties` run on RE2 (linear time), never on the
+ *   backtracking engine a publisher's string could stall (json-schema-regexp.ts).
  */
 const BASE_OPTIONS: Options = {
   allErrors: true,
+  code: { regExp: re2RegExp },
   strictTypes: false,
   strictTuples: false,
   strictRequired: false,
@@ -114,31 +119,12 @@ function closestKeyword(name: string, known: string[]): string | undefined {
   return best !== undefined && best.distance <= limit ? best.keyword : undefined;
 }
 
-// Keywords whose value is a schema, a list of schemas, or a map of name → schema: enough to say
-// where an unknown keyword sits (ajv's warning does not).
-const ONE_SCHEMA = new Set([
-  "additionalItems", "additionalProperties", "contains", "contentSchema", "else", "if", "items",
-  "not", "propertyNames", "then", "unevaluatedItems", "unevaluatedProperties",
-]);
-const SCHEMA_LISTS = new Set(["allOf", "anyOf", "oneOf", "prefixItems", "items"]);
-const SCHEMA_MAPS = new Set(["$defs", "definitions", "dependencies", "dependentSchemas", "patternProperties", "properties"]);
-
-function keywordLocations(schema: unknown, keyword: string, path = "", found: string[] = []): string[] {
-  if (typeof schema !== "object" || schema === null || Array.isArray(schema) || found.length >= 5) return found;
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === keyword) found.push(path);
-    if (ONE_SCHEMA.has(key) && !Array.isArray(value)) keywordLocations(value, keyword, member(path, key, false), found);
-    if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
-      value.forEach((item, i) => {
-        keywordLocations(item, keyword, `${member(path, key, false)}[${i}]`, found);
-      });
-    }
-    if (SCHEMA_MAPS.has(key) && typeof value === "object" && value !== null && !Array.isArray(value)) {
-      for (const [name, sub] of Object.entries(value)) {
-        keywordLocations(sub, keyword, member(member(path, key, false), name, false), found);
-      }
-    }
-  }
+// Where an unknown keyword sits (ajv's warning does not say); the first five places.
+function keywordLocations(schema: unknown, keyword: string): string[] {
+  const found: string[] = [];
+  forEachSubschema(schema, (node, path) => {
+    if (found.length < 5 && Object.hasOwn(node, keyword)) found.push(path);
+  });
   return found;
 }
 
@@ -158,6 +144,8 @@ function strictProblem(warning: string, schema: Record<string, unknown>, ajv: Aj
 }
 
 function compileProblem(error: unknown): string {
+  // patternProblems names each pattern's place first; this is the backstop for one it missed.
+  if (error instanceof PatternError) return `a pattern cannot be used: ${error.message}`;
   if (error instanceof MissingRefError) {
     const ref = JSON.stringify(error.missingRef);
     return error.missingRef.startsWith("#")
@@ -220,6 +208,9 @@ export function schemaProblems(schema: unknown): string[] {
   } catch (error) {
     return [compileProblem(error)];
   }
+  // Before compiling, which would stop at the first and not say where it is.
+  const patterns = patternProblems(obj);
+  if (patterns.length > 0) return patterns;
   const warnings: string[] = [];
   const ajv = newAjv(dialect, {
     ...BASE_OPTIONS,
