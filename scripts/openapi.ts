@@ -1,6 +1,6 @@
 // Writes the committed contract: openapi.json (the document /openapi.json serves) and the
 // TypeScript types generated from it (test/client/schema.d.ts, used by the generated-client
-// test). `npm run openapi` after changing a route or a schema; test/openapi-contract.test.ts
+// test). `npm run openapi` after changing a route or a schema; test/api/openapi-contract.test.ts
 // fails while either file differs from what the code serves.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 import type { DomainDeps } from "../domain/deps.ts";
-import type { DispatchHandle } from "../domain/dispatch.ts";
+import type { DispatchHandle } from "../domain/dispatcher-port.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";

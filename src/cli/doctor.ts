@@ -1,4 +1,4 @@
-import { formatDuration } from "../config/duration.ts";
+import { formatDuration } from "../lib/duration.ts";
 import type { Config } from "../config/types.ts";
 import { DatabaseFileError } from "../db/backup.ts";
 import { type DoctorReport, inspectDatabase } from "../db/doctor.ts";

@@ -1,4 +1,4 @@
-import { parseDuration } from "../config/duration.ts";
+import { parseDuration } from "../lib/duration.ts";
 import type { Config } from "../config/types.ts";
 import { createSqliteStore } from "../db/sqlite-store.ts";
 import { systemClock, toIso } from "../domain/clock.ts";

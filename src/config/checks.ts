@@ -1,6 +1,6 @@
 // Type and range checks for one value, driven by its Kind. Each returns the typed value, or
 // undefined after reporting why the value was refused.
-import { formatDuration, parseDuration } from "./duration";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
 import type { Problems } from "./problems";
 import type { Kind } from "./schema";
 

@@ -2,14 +2,10 @@
 // have produced, so validate.ts checks both sources with the same rules and messages.
 // A variable is a setting only when it is HOOKLINE_<SECTION>_<KEY> for a known section (plus the
 // specials below); within a known section an unknown key is refused like a typo in the file.
-import { fromEnvironment } from "./problems";
+import { type EnvValue, fromEnvironment } from "./problems";
 import { type Kind, SECTION_NAMES, SPEC, type SectionName, envName, keysOf } from "./schema";
 
-export interface EnvValue {
-  /** The variable that set the key, named in problems so the user knows where to look. */
-  name: string;
-  value: unknown;
-}
+export type { EnvValue };
 
 export interface EnvOverrides {
   /** Keyed by config path, e.g. "server.port". */

@@ -1,6 +1,6 @@
 // [[event_types]] entries: catalog entries upserted at start-up (API.md §3).
-import { schemaProblems } from "../domain/json-schema";
-import { controlCharsError, hasControlCharacters } from "../domain/text";
+import { schemaProblems } from "../lib/json-schema/validate.ts";
+import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 import { isTable } from "./checks";
 import type { Problems } from "./problems";
 import type { EventTypeDecl } from "./types";

@@ -1,4 +1,9 @@
-import type { EnvValue } from "./env";
+/** A setting's value from the environment, with the variable that set it. */
+export interface EnvValue {
+  /** The variable that set the key, named in problems so the user knows where to look. */
+  name: string;
+  value: unknown;
+}
 
 /** Where each setting came from, so a problem can point at the variable or the file line. */
 export interface Origins {

@@ -3,7 +3,7 @@
 // refuse a table that drifts from the Config interface.
 import { Cron } from "croner";
 import ipaddr from "ipaddr.js";
-import { HEADER_NAME_RE, isReservedHeaderName } from "../domain/header-names.ts";
+import { HEADER_NAME_RE, isReservedHeaderName } from "../lib/header-names.ts";
 import type { Config, JwtConfig } from "./types";
 
 export type Kind =

@@ -1,8 +1,10 @@
 // The resolved, validated configuration. Everything outside src/config/ receives this object
 // (frozen) and never reads process.env or the TOML file itself.
 
+import type { DurationMs } from "../lib/duration.ts";
+
 /** Milliseconds. Config files spell durations as strings: "500ms", "15s", "5m", "2h", "5d". */
-export type DurationMs = number;
+export type { DurationMs };
 
 export type Synchronous = "full" | "normal";
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -2,7 +2,7 @@
 // is read so every problem can name its key and source. Returns all problems, never the first.
 import { type Table, checkValue, isTable } from "./checks";
 import { DEFAULTS, JWT_DEFAULTS } from "./defaults";
-import { formatDuration } from "./duration";
+import { formatDuration } from "../lib/duration.ts";
 import type { EnvValue } from "./env";
 import { readEventTypes } from "./event-types";
 import { Problems } from "./problems";

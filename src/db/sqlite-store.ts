@@ -7,8 +7,8 @@ import * as schema from "./schema/index.ts";
 import { deliveryQueries } from "./store/deliveries.ts";
 import { claimQueries } from "./store/claims.ts";
 import { subscriberCache } from "./store/cache.ts";
-import { relaxedWrites } from "./store/relaxed.ts";
-import { dispatchQueries } from "./store/dispatch.ts";
+import { normalSyncWrites } from "./store/normal-sync.ts";
+import { dispatchQueries } from "./store/outcomes.ts";
 import { eventTypeQueries } from "./store/event-types.ts";
 import { ingestPlanner, ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
 import { keyQueries } from "./store/keys.ts";
@@ -46,7 +46,7 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
     writer.webhooksChanged();
   };
   const { ingest, drainIngests } = ingestQueries(ingestPlanner(sqlite, secrets, subscribers), (plans) => writer.ingest(plans));
-  const relaxed = relaxedWrites(sqlite);
+  const relaxed = normalSyncWrites(sqlite);
   const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
   return translateStorageErrors({
     ...keyQueries(db),

@@ -1,4 +1,4 @@
-import type { DispatchHandle } from "../domain/dispatch.ts";
+import type { DispatchHandle } from "../domain/dispatcher-port.ts";
 import type { AttemptOutcome, ClaimedDelivery, IngestClaim, NewDelivery, Store } from "../domain/store.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";

@@ -1,7 +1,7 @@
 // What the pooled client (http-pool.ts) writes for one attempt: the origin whose connections
 // may carry it, and the request's bytes.
 import { isIP } from "node:net";
-import { HEADER_NAME_RE } from "../domain/header-names.ts";
+import { HEADER_NAME_RE } from "../lib/header-names.ts";
 import type { SendRequest } from "./sender.ts";
 
 /** Connections are shared only within one origin: same scheme, address, port and TLS name. */

@@ -1,6 +1,6 @@
 // What an attempt's outcome means and when the next one runs. Pure: no clock, no randomness of
 // its own, no I/O — the dispatcher passes `now` and `random`, and the tables in
-// test/retry-policy.test.ts pin every rule (API.md §7, §10; DESIGN.md "Delivery rules").
+// test/delivery/retry-policy.test.ts pin every rule (API.md §7, §10; DESIGN.md "Delivery rules").
 import type { Config } from "../config/types.ts";
 
 /** Retry-After never postpones an attempt by more than this (API.md §10). */

@@ -1,6 +1,6 @@
 // Which IP addresses a webhook may reach (API.md §10 "URLs"), as one pure decision that both the
 // check at creation and the check before every delivery attempt make (destination.ts). Table
-// tested in test/destination-bypass.test.ts.
+// tested in test/delivery/destination-bypass.test.ts.
 //
 // Every rule fails closed: an address we cannot parse is refused, and an IPv6 form that carries
 // an IPv4 address (mapped, NAT64, 6to4 …) is judged by the IPv4 host it reaches as well as by

@@ -2,10 +2,10 @@ import { toIso } from "./clock.ts";
 import type { DomainDeps } from "./deps.ts";
 import { assertValid, ConflictError, NotFoundError, ValidationError } from "./errors.ts";
 import { EVENT_TYPE_RE, isReservedTypeName, OPERATIONAL_TYPES, TEST_EVENT_TYPE } from "./event-patterns.ts";
-import { schemaProblems } from "./json-schema.ts";
+import { schemaProblems } from "../lib/json-schema/validate.ts";
 import { type Principal, requireGlobalAdmin } from "./principal.ts";
 import type { EventTypeRecord } from "./store.ts";
-import { controlCharsError, hasControlCharacters } from "./text.ts";
+import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 
 export interface EventTypeView {
   name: string;

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { toIso } from "./clock.ts";
 import type { DomainDeps } from "./deps.ts";
 import { NotFoundError, ValidationError } from "./errors.ts";
-import { newId } from "./ids.ts";
+import { newId } from "../lib/ids.ts";
 import { type Page, type PageRequest, toPage } from "./pagination.ts";
 import {
   canSee,
@@ -15,7 +15,7 @@ import {
   tenantForRead,
 } from "./principal.ts";
 import type { ApiKeyRecord } from "./store.ts";
-import { controlCharsError, hasControlCharacters } from "./text.ts";
+import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 
 /** Recognisable in logs, config files and secret scanners. */
 export const KEY_PREFIX = "hkl_";

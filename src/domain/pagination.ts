@@ -1,5 +1,5 @@
 import { ValidationError } from "./errors.ts";
-import { type IdPrefix, isId } from "./ids.ts";
+import { type IdPrefix, isId } from "../lib/ids.ts";
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;

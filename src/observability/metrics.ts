@@ -1,16 +1,44 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { PoolStats } from "../delivery/http-pool.ts";
-import type { AttemptResult, StoreGauges } from "../domain/store.ts";
+
+// The shapes the metrics read are declared here, so that observability depends on no other
+// layer: the store's gauges and the pool's counts fit them structurally.
+
+/** Database state, read at scrape time. */
+export interface DatabaseGauges {
+  /** Pending deliveries per age bucket (lt_1m, 1m_10m, 10m_1h, 1h_1d, gt_1d). */
+  pendingByAge: Record<string, number>;
+  oldestPendingCreatedAt: number | null;
+  /** The earliest next_attempt_at among pending deliveries that are due. */
+  oldestDueAt: number | null;
+  webhooksEnabled: number;
+  webhooksDisabled: number;
+  /** File sizes, where the store is made of files (SQLite); absent otherwise. */
+  databaseBytes?: number;
+  walBytes?: number;
+}
+
+/** Connections of the outbound client. */
+export interface ConnectionCounts {
+  /** Established since start. */
+  opened: number;
+  /** Established and not closed yet (busy or idle). */
+  open: number;
+  /** Open and waiting for the next request to their origin. */
+  idle: number;
+}
+
+/** What an attempt came to: `retry`, and `failed` once retries are exhausted. */
+export type AttemptKind = "succeeded" | "retry" | "failed" | "gone";
 
 /** What the scrape asks for at collection time (database state, dispatcher state). */
 export interface MetricsSources {
-  gauges(now: number): Promise<StoreGauges>;
+  gauges(now: number): Promise<DatabaseGauges>;
   inFlight(): number;
   /** Deliveries claimed by their ingest, waiting in memory for a free slot. */
   held?(): number;
   now(): number;
   /** The pooled outbound client's connections; undefined with `delivery.client = "fetch"`. */
-  outbound?(): PoolStats | undefined;
+  outbound?(): ConnectionCounts | undefined;
 }
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -76,7 +104,7 @@ export class Metrics {
     const r = [this.registry];
     // Every kind shows from the first scrape, at 0, so rate() and alerts see a series at once.
     for (const kind of PURGE_KINDS) this.retentionPurged.inc({ kind }, 0);
-    let snapshot: Promise<StoreGauges> | undefined;
+    let snapshot: Promise<DatabaseGauges> | undefined;
     // One database read per scrape, shared by every gauge below.
     const gauges = () => {
       snapshot ??= sources.gauges(sources.now()).finally(() => {
@@ -177,13 +205,13 @@ export class Metrics {
       registers: r,
       async collect() {
         const g = await gauges();
-        this.set({ file: "database" }, g.databaseBytes);
-        this.set({ file: "wal" }, g.walBytes);
+        if (g.databaseBytes !== undefined) this.set({ file: "database" }, g.databaseBytes);
+        if (g.walBytes !== undefined) this.set({ file: "wal" }, g.walBytes);
       },
     });
   }
 
-  recordAttempt(result: AttemptResult, manual: boolean, durationMs: number): void {
+  recordAttempt(result: AttemptKind, manual: boolean, durationMs: number): void {
     this.deliveries.inc({ outcome: manual && result !== "succeeded" ? "manual_failed" : result });
     this.attemptDuration.observe(durationMs / 1000);
   }

@@ -2,7 +2,7 @@
 // for a terminal or a line-oriented log. Written raw, a value holding a space, a quote, "=" or a
 // newline could pose as another field or another line; here it is quoted instead, JSON-style,
 // with every character text.ts calls a control character escaped.
-import { hasControlCharacters } from "../domain/text.ts";
+import { hasControlCharacters } from "../lib/text.ts";
 
 /**
  * Shown as is: ids, times, numbers, paths, tenants ("*" too). No space, "=", quote or bracket, so

@@ -7,7 +7,7 @@ import { decodeTime } from "ulid";
 import type { Clock } from "../../src/domain/clock.ts";
 import type { DeliveryView } from "../../src/domain/deliveries/render.ts";
 import type { EventView, PublishedView } from "../../src/domain/events/render.ts";
-import { newId } from "../../src/domain/ids.ts";
+import { newId } from "../../src/lib/ids.ts";
 import type { WebhookView } from "../../src/domain/webhooks/render.ts";
 import { type Harness, harness } from "./harness.ts";
 import type { Receiver } from "./receiver.ts";

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { retryDelivery } from "../../domain/deliveries/actions.ts";
+import { retryDelivery } from "../../domain/deliveries/retry.ts";
 import { getDelivery } from "../../domain/deliveries/read.ts";
 import { authPlugin } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";

@@ -1,8 +1,9 @@
 import { Elysia, t } from "elysia";
-import { recoverWebhook } from "../../domain/deliveries/actions.ts";
+import { recoverWebhook } from "../../domain/webhooks/recover.ts";
 import { listWebhookDeliveries } from "../../domain/deliveries/read.ts";
 import { parsePage } from "../../domain/pagination.ts";
-import { rotateSecret, sendTestEvent } from "../../domain/webhooks/actions.ts";
+import { rotateSecret } from "../../domain/webhooks/rotate-secret.ts";
+import { sendTestEvent } from "../../domain/webhooks/send-test.ts";
 import { webhookStats } from "../../domain/webhooks/stats.ts";
 import { createWebhook } from "../../domain/webhooks/create.ts";
 import { getWebhook, listWebhooks } from "../../domain/webhooks/read.ts";

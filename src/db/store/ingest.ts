@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { matchesAny } from "../../domain/event-patterns.ts";
 import { envelope } from "../../domain/events/render.ts";
-import { newId } from "../../domain/ids.ts";
+import { newId } from "../../lib/ids.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
   ClaimedDelivery,

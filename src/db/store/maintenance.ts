@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { idBoundary } from "../../domain/ids.ts";
+import { idBoundary } from "../../lib/ids.ts";
 import type { PurgedRows } from "../../domain/store.ts";
 
 /** Retention and housekeeping, always in bounded batches so no transaction runs long. */

@@ -3,7 +3,7 @@ import type { SecretBox } from "../../domain/secret-box.ts";
 import type { AttemptOutcome, ClaimedDelivery } from "../../domain/store.ts";
 import { subscriberCache } from "../store/cache.ts";
 import { claimWriter } from "../store/claims.ts";
-import { dispatchQueries } from "../store/dispatch.ts";
+import { dispatchQueries } from "../store/outcomes.ts";
 import {
   type IngestPlan,
   type IngestWritten,
@@ -12,7 +12,7 @@ import {
   operationalEmitter,
   writeIngestBatch,
 } from "../store/ingest.ts";
-import { relaxedWrites } from "../store/relaxed.ts";
+import { normalSyncWrites } from "../store/normal-sync.ts";
 
 /**
  * The hot-path writes (ingest batches, claims, attempt outcomes), synchronous, on the
@@ -25,7 +25,7 @@ export function writeOps(sqlite: Database, secrets: SecretBox) {
   // the writer fans them out with its own cache, cleared whenever a webhook changes.
   const subscribers = subscriberCache();
   const changed = () => subscribers.clear();
-  const relaxed = relaxedWrites(sqlite);
+  const relaxed = normalSyncWrites(sqlite);
   const write = ingestWriter(sqlite);
   const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
   const claim = claimWriter(sqlite, secrets, relaxed);

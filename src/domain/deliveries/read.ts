@@ -1,6 +1,6 @@
 import type { DomainDeps } from "../deps.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
-import { isId } from "../ids.ts";
+import { isId } from "../../lib/ids.ts";
 import { type Page, type PageRequest, toPage } from "../pagination.ts";
 import { canSee, type Principal } from "../principal.ts";
 import { DELIVERY_STATUSES, type DeliveryRecord, type DeliveryStatus } from "../store.ts";

@@ -1,7 +1,7 @@
 import type { DomainDeps } from "../deps.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import { EVENT_TYPE_RE } from "../event-patterns.ts";
-import { isId } from "../ids.ts";
+import { isId } from "../../lib/ids.ts";
 import { type Page, type PageRequest, toPage } from "../pagination.ts";
 import { canSee, type Principal, tenantForRead } from "../principal.ts";
 import { type EventView, renderEvent, renderEventWithDeliveries } from "./render.ts";

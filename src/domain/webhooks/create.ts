@@ -1,6 +1,6 @@
 import type { DomainDeps } from "../deps.ts";
 import { assertValid, ConflictError } from "../errors.ts";
-import { newId } from "../ids.ts";
+import { newId } from "../../lib/ids.ts";
 import { type Principal, tenantForCreate } from "../principal.ts";
 import { generateSecret } from "../secrets.ts";
 import type { WebhookRecord } from "../store.ts";

@@ -1,4 +1,4 @@
-import { parseDuration } from "../../config/duration.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import { toIso } from "../clock.ts";
 import type { DomainDeps } from "../deps.ts";
 import { ValidationError } from "../errors.ts";

@@ -2,10 +2,10 @@ import type { DomainDeps } from "../deps.ts";
 import { checkDestination, destinationPolicy } from "../destination.ts";
 import { EVENT_TYPE_RE, PREFIX_PATTERN_RE } from "../event-patterns.ts";
 import { isBuiltinType } from "../event-types.ts";
-import { HEADER_NAME_RE, isReservedHeaderName } from "../header-names.ts";
+import { HEADER_NAME_RE, isReservedHeaderName } from "../../lib/header-names.ts";
 import { ENCRYPTED_PREFIX } from "../secret-box.ts";
 import { checkSecret } from "../secrets.ts";
-import { controlCharsError, hasControlCharacters } from "../text.ts";
+import { controlCharsError, hasControlCharacters } from "../../lib/text.ts";
 import { isMaskedValue, isSecretHeaderName } from "./secret-headers.ts";
 
 export const MAX_DESCRIPTION = 1000;
