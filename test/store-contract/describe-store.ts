@@ -1,0 +1,28 @@
+// The shared shape of every contract file: one describe per store factory, a fresh store for
+// each test (opened before it, closed after it), so no test depends on another's rows.
+import { afterEach, beforeEach, describe } from "bun:test";
+import type { Store } from "../../src/domain/store.ts";
+import { type OpenedStore, STORE_FACTORIES, type StoreFactory } from "./factories.ts";
+
+/** Runs `body`'s tests against a fresh store from `factory`; `getStore()` is the current test's. */
+export function describeStore(name: string, factory: StoreFactory, body: (getStore: () => Store) => void): void {
+  describe(`${name} [${factory.name}]`, () => {
+    let opened: OpenedStore | undefined;
+    beforeEach(async () => {
+      opened = await factory.open();
+    });
+    afterEach(async () => {
+      await opened?.close();
+      opened = undefined;
+    });
+    body(() => {
+      if (!opened) throw new Error("no store open: getStore() is for use inside a test");
+      return opened.store;
+    });
+  });
+}
+
+/** `describeStore` once per store in the factory list. */
+export function describeEveryStore(name: string, body: (getStore: () => Store) => void): void {
+  for (const factory of STORE_FACTORIES) describeStore(name, factory, body);
+}
