@@ -1,5 +1,6 @@
 // API.md §1, §2, §10: credentials, roles, tenant isolation and the order of checks.
 import { afterEach, describe, expect, test } from "bun:test";
+import { expectError } from "../support/expect-error.ts";
 import { type Harness, harness, ROOT_KEY } from "../support/harness.ts";
 
 let h: Harness | undefined;
@@ -11,16 +12,6 @@ afterEach(async () => {
 async function fresh(overrides: Parameters<typeof harness>[0] = {}): Promise<Harness> {
   h = await harness({ security: { allow_private_networks: false }, ...overrides });
   return h;
-}
-
-async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("content-type") ?? "").toContain("application/json");
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(body.error).toBe(code);
-  expect(typeof body.message).toBe("string");
-  expect((body.message as string).length).toBeGreaterThan(0);
-  return body;
 }
 
 const HOOK = { url: "https://example.com/h", events: ["*"] };

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import type { ErrorBody, Page } from "../support/fixtures.ts";
+import { expectInvalid } from "../support/expect-error.ts";
+import type { Page } from "../support/fixtures.ts";
 import { type Harness, harness } from "../support/harness.ts";
 import { run } from "../support/process.ts";
 
@@ -31,25 +32,18 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function errors(res: Response): Promise<string[]> {
-  expect(res.status).toBe(422);
-  const body = (await res.json()) as ErrorBody;
-  expect(body.error).toBe("validation_failed");
-  return body.errors ?? [];
-}
-
 describe("POST /v1/keys name", () => {
   test.each(BAD)("%s → 422 naming name; nothing stored", async (_label, name) => {
     const before = ((await (await h.call("GET", "/v1/keys?tenant=acme")).json()) as Page<unknown>).data.length;
     const res = await h.call("POST", "/v1/keys", { body: { tenant_id: "acme", role: "viewer", name } });
-    expect(await errors(res)).toEqual([`name: ${CONTROL}`]);
+    expect(await expectInvalid(res)).toEqual([`name: ${CONTROL}`]);
     const after = ((await (await h.call("GET", "/v1/keys?tenant=acme")).json()) as Page<unknown>).data.length;
     expect(after).toBe(before);
   });
 
   test("reported with the body's other problems", async () => {
     const body = { tenant_id: "acme", role: "viewer", name: "a\nb", expires_at: "tomorrow" };
-    expect(await errors(await h.call("POST", "/v1/keys", { body }))).toEqual([
+    expect(await expectInvalid(await h.call("POST", "/v1/keys", { body }))).toEqual([
       `name: ${CONTROL}`,
       "expires_at: must be an RFC 3339 timestamp with a time zone, e.g. 2027-01-31T00:00:00Z",
     ]);
@@ -65,11 +59,11 @@ describe("POST /v1/keys name", () => {
 describe("event type descriptions", () => {
   test.each(BAD)("%s → 422 naming description on POST and PATCH; nothing changed", async (_label, description) => {
     const name = `ctl.t${Math.random().toString(36).slice(2, 10)}`;
-    expect(await errors(await h.call("POST", "/v1/event-types", { body: { name, description } }))).toEqual([
+    expect(await expectInvalid(await h.call("POST", "/v1/event-types", { body: { name, description } }))).toEqual([
       `description: ${CONTROL}`,
     ]);
     expect((await h.call("POST", "/v1/event-types", { body: { name, description: "fine" } })).status).toBe(201);
-    expect(await errors(await h.call("PATCH", `/v1/event-types/${name}`, { body: { description } }))).toEqual([
+    expect(await expectInvalid(await h.call("PATCH", `/v1/event-types/${name}`, { body: { description } }))).toEqual([
       `description: ${CONTROL}`,
     ]);
     const listed = (await (await h.call("GET", "/v1/event-types")).json()) as { data: Array<{ name: string; description: string }> };

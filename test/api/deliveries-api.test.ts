@@ -9,7 +9,6 @@ import {
   createEventTypes,
   createWebhook,
   type DeliveryView as Delivery,
-  type ErrorBody,
   fakeClock,
   getDelivery,
   type HarnessExtra,
@@ -18,6 +17,7 @@ import {
   type Page,
   publishForDelivery,
 } from "../support/fixtures.ts";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
 import { type Harness, harness } from "../support/harness.ts";
 import { type Receiver, receiver } from "../support/receiver.ts";
 
@@ -57,12 +57,6 @@ async function list(webhookId: string, query = ""): Promise<Page<Delivery>> {
   return json<Page<Delivery>>(res);
 }
 
-async function expect422(res: Response, field: string) {
-  expect(res.status).toBe(422);
-  const body = await json<ErrorBody>(res);
-  expect(body.errors?.some((e) => e.startsWith(`${field}:`))).toBe(true);
-}
-
 describe("reading deliveries", () => {
   test("webhook deliveries: newest first, status filter, cursor pages; a delivery with its attempts", async () => {
     await setup({ delivery: { retry_schedule: [3_600_000], jitter: 0 } });
@@ -79,7 +73,7 @@ describe("reading deliveries", () => {
     expect((await list(wh.id, "?status=succeeded")).data.map((d) => d.id)).toEqual([d1.deliveryId]);
     expect((await list(wh.id, "?status=pending")).data.map((d) => d.id)).toEqual([d3.deliveryId, d2.deliveryId]);
     expect((await list(wh.id, "?status=failed")).data).toEqual([]);
-    await expect422(await h.call("GET", `/v1/webhooks/${wh.id}/deliveries?status=done`), "status");
+    await expectInvalid(await h.call("GET", `/v1/webhooks/${wh.id}/deliveries?status=done`), "status");
 
     const p1 = await list(wh.id, "?limit=2");
     expect(p1.data.map((d) => d.id)).toEqual([d3.deliveryId, d2.deliveryId]);
@@ -130,13 +124,11 @@ describe("reading deliveries", () => {
     const otherAdmin = await h.key("other", "admin");
     const viewer = await h.key("acme", "viewer");
     const foreign = await h.call("GET", `/v1/deliveries/${d.deliveryId}`, { key: otherAdmin });
-    expect(foreign.status).toBe(404);
-    expect(((await foreign.json()) as ErrorBody).error).toBe("not_found");
+    await expectError(foreign, 404, "not_found");
     expect((await h.call("POST", `/v1/deliveries/${d.deliveryId}/retry`, { key: otherAdmin })).status).toBe(404);
     expect((await h.call("GET", `/v1/deliveries/${d.deliveryId}`, { key: viewer })).status).toBe(200);
     const denied = await h.call("POST", `/v1/deliveries/${d.deliveryId}/retry`, { key: viewer });
-    expect(denied.status).toBe(403);
-    expect(((await denied.json()) as ErrorBody).error).toBe("forbidden");
+    await expectError(denied, 403, "forbidden");
     const publisher = await h.key("acme", "publisher");
     expect((await h.call("POST", `/v1/deliveries/${d.deliveryId}/retry`, { key: publisher })).status).toBe(403);
     await h.dispatcher.dispatchOnce(0);
@@ -193,7 +185,7 @@ describe("POST /v1/webhooks/{id}/rotate-secret", () => {
     expect(res2.status).toBe(200);
     expect(await res2.json()).toEqual({ secret: given });
     for (const bad of ["nope", "whsec_short", `whsec_${randomBytes(16).toString("base64")}`]) {
-      await expect422(await h.call("POST", `/v1/webhooks/${wh.id}/rotate-secret`, { body: { secret: bad } }), "secret");
+      await expectInvalid(await h.call("POST", `/v1/webhooks/${wh.id}/rotate-secret`, { body: { secret: bad } }), "secret");
     }
     const shown = (await (await h.call("GET", `/v1/webhooks/${wh.id}`)).json()) as Record<string, unknown>;
     expect(shown.secret).toBeUndefined();
@@ -238,9 +230,9 @@ describe("POST /v1/webhooks/{id}/recover", () => {
   test("since is required and must be RFC 3339; a disabled webhook → 409", async () => {
     await setup();
     const wh = await subscribe(track(receiver(200)));
-    await expect422(await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: {} }), "since");
+    await expectInvalid(await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: {} }), "since");
     for (const since of ["yesterday", "2026-13-45T99:00:00Z", "1700000000"]) {
-      await expect422(await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: { since } }), "since");
+      await expectInvalid(await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: { since } }), "since");
     }
     expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { enabled: false } })).status).toBe(200);
     const res = await h.call("POST", `/v1/webhooks/${wh.id}/recover`, { body: { since: "2020-01-01T00:00:00Z" } });

@@ -1,51 +1,32 @@
 // API.md §2 and §10 "Errors": one JSON envelope, X-Request-Id everywhere, no stack traces.
 import { describe, expect, test } from "bun:test";
+import { expectError, STACK_TRACE } from "../support/expect-error.ts";
 import { freshHarnessPerTest } from "../support/fixtures.ts";
 
 const fresh = freshHarnessPerTest();
-
-const STACK = /\bat\s+\S*[\w.-]+\.(ts|js|mjs|cjs)\b|\/(src|node_modules|work)\/|\(\S+:\d+:\d+\)/;
-
-/** Asserts the §2 envelope and returns the parsed body. */
-async function envelope(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect((res.headers.get("content-type") ?? "").split(";")[0]?.trim()).toBe("application/json");
-  const text = await res.text();
-  expect(text).not.toMatch(STACK);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  expect(body.error).toBe(code);
-  expect(typeof body.message).toBe("string");
-  expect((body.message as string).length).toBeGreaterThan(0);
-  for (const k of Object.keys(body)) expect(["error", "message", "errors"]).toContain(k);
-  if ("errors" in body) {
-    expect(Array.isArray(body.errors)).toBe(true);
-    for (const e of body.errors as unknown[]) expect(typeof e).toBe("string");
-  }
-  return body as { error: string; message: string; errors?: string[] };
-}
 
 describe("the error envelope", () => {
   test("401, 403, 400, 415, 404, 422 all use it", async () => {
     const h = await fresh();
     const viewer = await h.key("acme", "viewer");
-    await envelope(await h.call("GET", "/v1/webhooks", { key: null }), 401, "unauthorized");
-    await envelope(await h.call("POST", "/v1/keys", { key: viewer, body: { role: "viewer" } }), 403, "forbidden");
-    await envelope(await h.call("POST", "/v1/keys", { body: "{" }), 400, "bad_request");
-    await envelope(
+    await expectError(await h.call("GET", "/v1/webhooks", { key: null }), 401, "unauthorized");
+    await expectError(await h.call("POST", "/v1/keys", { key: viewer, body: { role: "viewer" } }), 403, "forbidden");
+    await expectError(await h.call("POST", "/v1/keys", { body: "{" }), 400, "bad_request");
+    await expectError(
       await h.call("POST", "/v1/keys", { body: "role=viewer", headers: { "content-type": "application/x-www-form-urlencoded" } }),
       415,
       "unsupported_media_type",
     );
-    await envelope(await h.call("GET", "/v1/webhooks/wh_01J00000000000000000000000"), 404, "not_found");
-    await envelope(await h.call("GET", "/v1/webhooks?limit=0"), 422, "validation_failed");
+    await expectError(await h.call("GET", "/v1/webhooks/wh_01J00000000000000000000000"), 404, "not_found");
+    await expectError(await h.call("GET", "/v1/webhooks?limit=0"), 422, "validation_failed");
   });
 
   test("unknown route → 404 not_found", async () => {
     const h = await fresh();
     for (const path of ["/v1/nope", "/v2/webhooks", "/", "/v1/webhooks/wh_x/nope/deeper"]) {
-      await envelope(await h.call("GET", path), 404, "not_found");
+      await expectError(await h.call("GET", path), 404, "not_found");
     }
-    await envelope(await h.call("GET", "/v1/nope", { key: null }), 404, "not_found");
+    await expectError(await h.call("GET", "/v1/nope", { key: null }), 404, "not_found");
   });
 
   test("wrong method on a known path → 405 with Allow", async () => {
@@ -59,7 +40,7 @@ describe("the error envelope", () => {
     for (const [method, path, allowed] of cases) {
       const res = await h.call(method, path);
       const allow = res.headers.get("allow") ?? "";
-      await envelope(res, 405, "method_not_allowed");
+      await expectError(res, 405, "method_not_allowed");
       expect(allow.split(",").map((m) => m.trim()).filter((m) => m !== "HEAD").sort()).toEqual(allowed);
     }
   });
@@ -70,23 +51,23 @@ describe("the error envelope", () => {
     const h = await fresh();
     for (const path of ["/openapiXjson", "/docs-assets/swagger-uiXcss"]) {
       const res = await h.call("GET", path);
-      await envelope(res, 404, "not_found");
+      await expectError(res, 404, "not_found");
       expect(res.headers.get("allow")).toBeNull();
     }
     // The real paths still answer 405 for a wrong method.
-    await envelope(await h.call("POST", "/openapi.json"), 405, "method_not_allowed");
+    await expectError(await h.call("POST", "/openapi.json"), 405, "method_not_allowed");
   });
 
   test("422 lists every problem, each starting with its field", async () => {
     const h = await fresh();
-    const body = await envelope(await h.call("POST", "/v1/keys", { body: { role: 5, extra: 1 } }), 422, "validation_failed");
+    const body = await expectError(await h.call("POST", "/v1/keys", { body: { role: 5, extra: 1 } }), 422, "validation_failed");
     const errors = body.errors ?? [];
     expect(errors.length).toBeGreaterThanOrEqual(2);
     expect(errors.some((e) => /^role\b/.test(e))).toBe(true);
     expect(errors.some((e) => /^extra\b/.test(e))).toBe(true);
     for (const e of errors) expect(e).toMatch(/^[a-z_][\w.[\]]*: \S/);
 
-    const nested = await envelope(
+    const nested = await expectError(
       await h.call("POST", "/v1/webhooks", { body: { tenant_id: "acme", url: 7, events: ["*", 3] } }),
       422,
       "validation_failed",
@@ -95,14 +76,14 @@ describe("the error envelope", () => {
     expect(ne.some((e) => e.startsWith("url"))).toBe(true);
     expect(ne.some((e) => e.startsWith("events[1]"))).toBe(true);
 
-    const query = await envelope(await h.call("GET", "/v1/webhooks?limit=abc"), 422, "validation_failed");
+    const query = await expectError(await h.call("GET", "/v1/webhooks?limit=abc"), 422, "validation_failed");
     expect((query.errors ?? []).some((e) => e.startsWith("limit"))).toBe(true);
   });
 
   test("a non-object JSON body is a 422 about the body, not a crash", async () => {
     const h = await fresh();
     for (const raw of ["null", "[]", '"text"', "42"]) {
-      const body = await envelope(await h.call("POST", "/v1/keys", { body: raw }), 422, "validation_failed");
+      const body = await expectError(await h.call("POST", "/v1/keys", { body: raw }), 422, "validation_failed");
       expect((body.errors ?? []).length).toBeGreaterThan(0);
     }
   });
@@ -113,7 +94,7 @@ describe("the error envelope", () => {
       throw new Error("disk on fire at /work/main/src/db/store/keys.ts:17:9");
     };
     const res = await h.call("GET", "/v1/keys", { headers: { "x-request-id": "trace-me-500" } });
-    const body = await envelope(res, 500, "internal");
+    const body = await expectError(res, 500, "internal");
     expect(res.headers.get("x-request-id")).toBe("trace-me-500");
     expect(body.message).toContain("trace-me-500");
     expect(body.message).not.toContain("disk on fire");
@@ -178,7 +159,7 @@ describe("no stack traces", () => {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       const text = await res.text();
-      expect(text).not.toMatch(STACK);
+      expect(text).not.toMatch(STACK_TRACE);
       expect(text).not.toContain("    at ");
     }
     // Invalid UTF-8 in a JSON body → 400, not a crash.
@@ -189,6 +170,6 @@ describe("no stack traces", () => {
         body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
       }),
     );
-    await envelope(res, 400, "bad_request");
+    await expectError(res, 400, "bad_request");
   });
 });

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Clock } from "../../src/domain/clock.ts";
 import { upsertDeclaredEventTypes } from "../../src/domain/event-types.ts";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
 import { type Harness, harness } from "../support/harness.ts";
 
 const BUILTINS = [
@@ -56,12 +57,6 @@ async function listTypes(hh: Harness, key?: string): Promise<Json[]> {
   const body = await json(res);
   expect(Object.keys(body)).toEqual(["data"]);
   return body.data as Json[];
-}
-
-function expect422(body: Json, field: string): void {
-  expect(body.error).toBe("validation_failed");
-  expect(Array.isArray(body.errors)).toBe(true);
-  expect((body.errors ?? []).some((e: string) => e.startsWith(`${field}: `))).toBe(true);
 }
 
 /** A clock the test moves by hand. */
@@ -129,8 +124,7 @@ describe("POST /v1/event-types", () => {
     const hh = await setup();
     const admin = await hh.key("acme", "admin");
     const res = await hh.call("POST", "/v1/event-types", { key: admin, body: { name: "member.added" } });
-    expect(res.status).toBe(403);
-    expect((await json(res)).error).toBe("forbidden");
+    await expectError(res, 403, "forbidden");
     expect((await listTypes(hh)).map((t) => t.name)).toEqual(BUILTINS);
   });
 
@@ -148,40 +142,34 @@ describe("POST /v1/event-types", () => {
     async (name) => {
       const hh = await setup();
       const res = await hh.call("POST", "/v1/event-types", { body: { name } });
-      expect(res.status).toBe(422);
-      expect422(await json(res), "name");
+      await expectInvalid(res, "name");
     },
   );
 
   test("a missing name → 422 naming name", async () => {
     const hh = await setup();
     const res = await hh.call("POST", "/v1/event-types", { body: { description: "x" } });
-    expect(res.status).toBe(422);
-    expect422(await json(res), "name");
+    await expectInvalid(res, "name");
   });
 
   test.each(["webhook.custom", "webhook.test", "hookline.webhook_disabled"])("reserved name %p → 422", async (name) => {
     const hh = await setup();
     const res = await hh.call("POST", "/v1/event-types", { body: { name } });
-    expect(res.status).toBe(422);
-    const body = await json(res);
-    expect422(body, "name");
-    expect((body.errors ?? []).join(" ")).toContain("reserved");
+    const errors = await expectInvalid(res, "name");
+    expect(errors.join(" ")).toContain("reserved");
   });
 
   test("a description over 1000 characters → 422 naming description", async () => {
     const hh = await setup();
     const res = await hh.call("POST", "/v1/event-types", { body: { name: "a.b", description: "x".repeat(1001) } });
-    expect(res.status).toBe(422);
-    expect422(await json(res), "description");
+    await expectInvalid(res, "description");
   });
 
   test("a duplicate name → 409 and the first one is unchanged", async () => {
     const hh = await setup();
     await createType(hh, { name: "member.added", description: "first" });
     const res = await hh.call("POST", "/v1/event-types", { body: { name: "member.added", description: "second" } });
-    expect(res.status).toBe(409);
-    expect((await json(res)).error).toBe("conflict");
+    await expectError(res, 409, "conflict");
     const stored = (await listTypes(hh)).find((t) => t.name === "member.added");
     expect(stored?.description).toBe("first");
   });
@@ -205,8 +193,7 @@ describe("PATCH and DELETE /v1/event-types/{name}", () => {
   test("PATCH of an unknown name → 404; of the built-in type → 422", async () => {
     const hh = await setup();
     const res = await hh.call("PATCH", "/v1/event-types/nope.nope", { body: { description: "x" } });
-    expect(res.status).toBe(404);
-    expect((await json(res)).error).toBe("not_found");
+    await expectError(res, 404, "not_found");
     const builtin = await hh.call("PATCH", "/v1/event-types/webhook.test", { body: { description: "x" } });
     expect(builtin.status).toBe(422);
   });
@@ -244,10 +231,8 @@ describe("PATCH and DELETE /v1/event-types/{name}", () => {
     const res = await hh.call("POST", "/v1/webhooks", {
       body: { tenant_id: "acme", url: "https://b.example.com/hook", events: ["member.added"] },
     });
-    expect(res.status).toBe(422);
-    const body = await json(res);
-    expect422(body, "events[0]");
-    expect((body.errors ?? []).join(" ")).toContain("archived");
+    const errors = await expectInvalid(res, "events[0]");
+    expect(errors.join(" ")).toContain("archived");
 
     const patch = await hh.call("PATCH", `/v1/webhooks/${hook.id}`, { body: { events: ["member.added"] } });
     expect(patch.status).toBe(422);
@@ -283,11 +268,9 @@ describe("PATCH and DELETE /v1/event-types/{name}", () => {
     const hh = await setup();
     await createType(hh, { name: "member.added" });
     const bad = await hh.call("PATCH", "/v1/event-types/member.added", { body: { archived: "yes" } });
-    expect(bad.status).toBe(422);
-    expect422(await json(bad), "archived");
+    await expectInvalid(bad, "archived");
     const extra = await hh.call("PATCH", "/v1/event-types/member.added", { body: { colour: "red" } });
-    expect(extra.status).toBe(422);
-    expect422(await json(extra), "colour");
+    await expectInvalid(extra, "colour");
   });
 });
 

@@ -4,6 +4,7 @@
 // Reproduce a run with HOOKLINE_FUZZ_SEED=<seed> (printed) and HOOKLINE_FUZZ_REQUESTS=<n>.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { FetchLike } from "../../src/delivery/sender.ts";
+import { envelopeProblems } from "../support/expect-error.ts";
 import { type Harness, harness, ROOT_KEY } from "../support/harness.ts";
 import {
   BAD_UTF8,
@@ -260,19 +261,18 @@ async function judge(s: Spec, res: Response): Promise<string[]> {
   if (res.status >= 500) problems.push(`status ${res.status}: ${text.slice(0, 200)}`);
   // Bun itself answers oversized headers or URLs before the app runs; those carry no envelope.
   if (res.status === 431 || res.status === 414) return problems;
-  if (!res.headers.get("x-request-id")) problems.push("no x-request-id");
+  const requestId = res.headers.get("x-request-id") ?? undefined;
+  // A refusal with a body: the envelope check every test makes with expectError.
+  if (res.status >= 400 && s.method !== "HEAD") {
+    const wrong = envelopeProblems(res.headers.get("content-type") ?? undefined, requestId, text);
+    return [...problems, ...wrong.map((p) => `status ${res.status}: ${p}`)];
+  }
+  if (!requestId) problems.push("no x-request-id");
   if (s.method === "HEAD" || res.status === 204) return problems;
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    JSON.parse(text);
   } catch {
     return [...problems, `status ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`];
-  }
-  if (res.status >= 400) {
-    const e = parsed as { error?: unknown; message?: unknown };
-    if (typeof e?.error !== "string" || typeof e?.message !== "string") {
-      problems.push(`status ${res.status} without {error, message}: ${text.slice(0, 200)}`);
-    }
   }
   return problems;
 }

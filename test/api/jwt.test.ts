@@ -9,7 +9,8 @@ import { createApp } from "../../src/api/app.ts";
 import { createJwtVerifier, JwtConfigError } from "../../src/api/jwt.ts";
 import { JWT_DEFAULTS } from "../../src/config/defaults.ts";
 import type { JwtConfig } from "../../src/config/types.ts";
-import { type ErrorBody, type FakeClock, fakeClockAfterIssuedIds, freshHarnessPerTest, json, type Page, type WebhookView } from "../support/fixtures.ts";
+import { expectError } from "../support/expect-error.ts";
+import { type FakeClock, fakeClockAfterIssuedIds, freshHarnessPerTest, json, type Page, type WebhookView } from "../support/fixtures.ts";
 import type { Harness } from "../support/harness.ts";
 
 const fresh = freshHarnessPerTest();
@@ -65,8 +66,7 @@ describe("HS256 with a shared secret", () => {
     expect(viaHeader.status).toBe(200);
 
     const bad = await h.call("GET", "/v1/webhooks", { key: `${await hs(clock)}x` });
-    expect(bad.status).toBe(401);
-    expect((await json<ErrorBody>(bad)).error).toBe("unauthorized");
+    await expectError(bad, 401, "unauthorized");
   });
 
   test("exp is enforced with the leeway (30s by default) on the harness clock", async () => {

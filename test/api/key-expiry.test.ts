@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KeyView } from "../../src/domain/keys.ts";
-import { type ErrorBody, fakeClockAfterIssuedIds, freshHarnessPerTest, json, type Page } from "../support/fixtures.ts";
+import { about, expectError, expectInvalid } from "../support/expect-error.ts";
+import { fakeClockAfterIssuedIds, freshHarnessPerTest, json, type Page } from "../support/fixtures.ts";
 import type { Harness } from "../support/harness.ts";
 import { run } from "../support/process.ts";
 
@@ -35,8 +36,7 @@ describe("POST /v1/keys with expires_at", () => {
     expect((await h.call("GET", "/v1/webhooks", { key: k.key })).status).toBe(200);
     clock.advance(1); // exactly at expires_at
     const expired = await h.call("GET", "/v1/webhooks", { key: k.key });
-    expect(expired.status).toBe(401);
-    expect((await json<ErrorBody>(expired)).error).toBe("unauthorized");
+    await expectError(expired, 401, "unauthorized");
 
     // Admins still see it, with the date it stopped working.
     const listed = (await listKeys(h)).find((x) => x.id === k.id);
@@ -78,14 +78,12 @@ describe("POST /v1/keys with expires_at", () => {
     ];
     for (const expires_at of cases) {
       const res = await h.call("POST", "/v1/keys", { body: { tenant_id: "acme", role: "viewer", expires_at } });
-      expect(res.status, String(expires_at)).toBe(422);
-      const body = await json<ErrorBody>(res);
-      expect(body.errors?.some((e) => e.startsWith("expires_at: ")), JSON.stringify(body)).toBe(true);
+      await expectError(res, 422, "validation_failed", { errors: [about("expires_at")], label: String(expires_at) });
     }
     const past = await h.call("POST", "/v1/keys", {
       body: { tenant_id: "acme", role: "viewer", expires_at: new Date(clock.now() - 1000).toISOString() },
     });
-    expect((await json<ErrorBody>(past)).errors).toEqual(["expires_at: must be in the future"]);
+    expect(await expectInvalid(past)).toEqual(["expires_at: must be in the future"]);
     // One design only: a lifetime is the CLI's --expires-in, not an API field.
     const viaDuration = await h.call("POST", "/v1/keys", { body: { tenant_id: "acme", role: "viewer", expires_in: "30d" } });
     expect(viaDuration.status).toBe(422);

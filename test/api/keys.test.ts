@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
 import { freshHarnessPerTest, type Page } from "../support/fixtures.ts";
 import type { Harness } from "../support/harness.ts";
 
@@ -27,14 +28,6 @@ async function list(h: Harness, key?: string, query = ""): Promise<Page<Record<s
   const res = await h.call("GET", `/v1/keys${query}`, key ? { key } : {});
   expect(res.status).toBe(200);
   return (await res.json()) as Page<Record<string, unknown>>;
-}
-
-async function errorOf(res: Response, status: number, code: string): Promise<string[]> {
-  expect(res.status).toBe(status);
-  const body = (await res.json()) as { error: string; message: string; errors?: string[] };
-  expect(body.error).toBe(code);
-  expect(typeof body.message).toBe("string");
-  return body.errors ?? [];
 }
 
 function databaseText(h: Harness): string {
@@ -98,27 +91,19 @@ describe("POST /v1/keys by a global admin", () => {
 
   test("a global key must name tenant_id", async () => {
     const h = await fresh();
-    const errors = await errorOf(await h.call("POST", "/v1/keys", { body: { role: "viewer" } }), 422, "validation_failed");
+    const errors = await expectInvalid(await h.call("POST", "/v1/keys", { body: { role: "viewer" } }));
     expect(errors.some((e) => e.startsWith("tenant_id"))).toBe(true);
   });
 
   test("a bad role or tenant id → 422 naming the field", async () => {
     const h = await fresh();
     for (const role of ["owner", "", 5, null]) {
-      const errors = await errorOf(
-        await h.call("POST", "/v1/keys", { body: { tenant_id: "acme", role } }),
-        422,
-        "validation_failed",
-      );
+      const errors = await expectInvalid(await h.call("POST", "/v1/keys", { body: { tenant_id: "acme", role } }));
       expect(errors.some((e) => e.startsWith("role"))).toBe(true);
     }
-    const missing = await errorOf(await h.call("POST", "/v1/keys", { body: { tenant_id: "acme" } }), 422, "validation_failed");
+    const missing = await expectInvalid(await h.call("POST", "/v1/keys", { body: { tenant_id: "acme" } }));
     expect(missing.some((e) => e.startsWith("role"))).toBe(true);
-    const badTenant = await errorOf(
-      await h.call("POST", "/v1/keys", { body: { tenant_id: "Acme Corp", role: "viewer" } }),
-      422,
-      "validation_failed",
-    );
+    const badTenant = await expectInvalid(await h.call("POST", "/v1/keys", { body: { tenant_id: "Acme Corp", role: "viewer" } }));
     expect(badTenant.some((e) => e.startsWith("tenant_id"))).toBe(true);
     expect((await list(h)).data).toEqual([]); // nothing was created
   });
@@ -154,7 +139,7 @@ describe("tenant admins", () => {
     const h = await fresh();
     const admin = await h.key("acme", "admin");
     for (const tenant_id of ["globex", "*"]) {
-      await errorOf(await h.call("POST", "/v1/keys", { key: admin, body: { tenant_id, role: "viewer" } }), 403, "forbidden");
+      await expectError(await h.call("POST", "/v1/keys", { key: admin, body: { tenant_id, role: "viewer" } }), 403, "forbidden");
     }
     const all = await list(h);
     expect(all.data.map((k) => k.tenant_id)).toEqual(["acme"]); // only the harness's own key
@@ -164,8 +149,8 @@ describe("tenant admins", () => {
     const h = await fresh();
     for (const role of ["viewer", "publisher"] as const) {
       const key = await h.key("acme", role);
-      await errorOf(await h.call("POST", "/v1/keys", { key, body: { role: "viewer" } }), 403, "forbidden");
-      await errorOf(await h.call("GET", "/v1/keys", { key }), 403, "forbidden");
+      await expectError(await h.call("POST", "/v1/keys", { key, body: { role: "viewer" } }), 403, "forbidden");
+      await expectError(await h.call("GET", "/v1/keys", { key }), 403, "forbidden");
     }
   });
 
@@ -200,8 +185,8 @@ test("GET /v1/keys pages newest first with an opaque cursor", async () => {
   const second = await list(h, undefined, `?tenant=acme&limit=2&cursor=${first.next_cursor}`);
   expect(second.data.map((k) => k.id)).toEqual([made[0]]);
   expect(second.next_cursor).toBeNull();
-  await errorOf(await h.call("GET", "/v1/keys?limit=101"), 422, "validation_failed");
-  await errorOf(await h.call("GET", "/v1/keys?cursor=nonsense"), 422, "validation_failed");
+  await expectError(await h.call("GET", "/v1/keys?limit=101"), 422, "validation_failed");
+  await expectError(await h.call("GET", "/v1/keys?cursor=nonsense"), 422, "validation_failed");
 });
 
 describe("DELETE /v1/keys/{id}", () => {
@@ -209,16 +194,16 @@ describe("DELETE /v1/keys/{id}", () => {
     const h = await fresh();
     const theirs = await create(h, { tenant_id: "globex", role: "viewer" });
     const acme = await h.key("acme", "admin");
-    await errorOf(await h.call("DELETE", `/v1/keys/${theirs.id}`, { key: acme }), 404, "not_found");
+    await expectError(await h.call("DELETE", `/v1/keys/${theirs.id}`, { key: acme }), 404, "not_found");
     const global = await create(h, { tenant_id: "*", role: "viewer" });
-    await errorOf(await h.call("DELETE", `/v1/keys/${global.id}`, { key: acme }), 404, "not_found");
+    await expectError(await h.call("DELETE", `/v1/keys/${global.id}`, { key: acme }), 404, "not_found");
     expect((await h.call("GET", "/v1/webhooks", { key: theirs.key })).status).toBe(200);
     expect((await h.call("GET", "/v1/webhooks", { key: global.key })).status).toBe(200);
   });
 
   test("unknown id → 404", async () => {
     const h = await fresh();
-    await errorOf(await h.call("DELETE", "/v1/keys/key_doesnotexist"), 404, "not_found");
+    await expectError(await h.call("DELETE", "/v1/keys/key_doesnotexist"), 404, "not_found");
   });
 
   test("204, then the key no longer authenticates nor is listed; a second DELETE → 404", async () => {
@@ -232,7 +217,7 @@ describe("DELETE /v1/keys/{id}", () => {
     const ids = (await list(h)).data.map((x) => x.id);
     expect(ids).not.toContain(k.id);
     expect(ids).toContain(keep.id);
-    await errorOf(await h.call("DELETE", `/v1/keys/${k.id}`), 404, "not_found");
+    await expectError(await h.call("DELETE", `/v1/keys/${k.id}`), 404, "not_found");
   });
 
   test("a tenant admin revokes a key of its own tenant", async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ValidationError } from "../../src/domain/errors.ts";
 import { DEFAULT_LIMIT, parseLimit, parsePage } from "../../src/domain/pagination.ts";
-import type { ErrorBody } from "../support/fixtures.ts";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
 import { type Harness, harness } from "../support/harness.ts";
 
 const ACCEPTED: Array<[string, number]> = [
@@ -80,9 +80,7 @@ describe("?limit= over HTTP", () => {
   test.each(REFUSED)("limit=%p → 422 `limit: …` on every list", async (raw) => {
     for (const list of LISTS) {
       const res = await h.call("GET", `${list}?tenant=acme&limit=${encodeURIComponent(raw)}`);
-      expect(res.status, `${list} limit=${JSON.stringify(raw)}`).toBe(422);
-      const body = (await res.json()) as ErrorBody;
-      expect(body.error).toBe("validation_failed");
+      const body = await expectError(res, 422, "validation_failed", { label: `${list} limit=${JSON.stringify(raw)}` });
       expect(body.errors).toEqual(["limit: must be an integer from 1 to 100"]);
     }
   });
@@ -97,7 +95,6 @@ describe("?limit= over HTTP", () => {
   test("a webhook's deliveries list refuses the same spellings", async () => {
     const res = await h.call("GET", "/v1/webhooks/wh_01ARZ3NDEKTSV4RRFFQ69G5FAV/deliveries?limit=1e1");
     // 422 before 404 (API.md §10 order of checks).
-    expect(res.status).toBe(422);
-    expect(((await res.json()) as ErrorBody).errors).toEqual(["limit: must be an integer from 1 to 100"]);
+    expect(await expectInvalid(res)).toEqual(["limit: must be an integer from 1 to 100"]);
   });
 });

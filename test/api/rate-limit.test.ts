@@ -1,6 +1,7 @@
 // API.md §1 and §10 "Rate limit": a token bucket per credential, burst = per_minute.
 import { afterEach, describe, expect, test } from "bun:test";
 import { RateLimiter } from "../../src/api/rate-limit.ts";
+import { expectError } from "../support/expect-error.ts";
 import { type Harness, harness } from "../support/harness.ts";
 
 /** A clock the test moves by hand. */
@@ -128,9 +129,7 @@ describe("over HTTP", () => {
     expect(resets).toEqual([20, 40, 60]);
 
     const res = await h.call("GET", "/v1/webhooks", { key });
-    expect(res.status).toBe(429);
-    expect(res.headers.get("content-type") ?? "").toContain("application/json");
-    expect(((await res.json()) as { error: string }).error).toBe("rate_limited");
+    await expectError(res, 429, "rate_limited");
     const retry = res.headers.get("retry-after") ?? "";
     expect(retry).toMatch(/^\d+$/);
     expect(Number(retry)).toBeGreaterThanOrEqual(1);
@@ -162,8 +161,7 @@ describe("over HTTP", () => {
       expect(res.headers.get("ratelimit-remaining")).toBe(String(2 - i));
     }
     const res = await h.call("GET", "/v1/webhooks", { key: "hkl_guess4" });
-    expect(res.status).toBe(429);
-    expect(((await res.json()) as { error: string }).error).toBe("rate_limited");
+    await expectError(res, 429, "rate_limited");
     expect(res.headers.get("retry-after") ?? "").toMatch(/^[1-9]\d*$/);
     // No credentials at all count the same way.
     expect((await h.call("GET", "/v1/webhooks", { key: null })).status).toBe(429);

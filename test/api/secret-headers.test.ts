@@ -17,6 +17,7 @@ import {
   openHeaders,
   sealHeaders,
 } from "../../src/domain/webhooks/secret-headers.ts";
+import { expectInvalid } from "../support/expect-error.ts";
 import {
   cleanupAfterEach,
   createEventTypes,
@@ -215,8 +216,7 @@ describe("with security.encryption_key", () => {
       { "x-other-token": "…(masked)" }, // nothing stored under this name
     ]) {
       const res = await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { headers } });
-      expect(res.status).toBe(422);
-      const errors = (await json<{ errors: string[] }>(res)).errors;
+      const errors = await expectInvalid(res);
       const name = Object.keys(headers)[0];
       expect(errors).toEqual([`headers.${name}: is a masked value that does not match the stored one; send the real value`]);
     }
@@ -225,8 +225,7 @@ describe("with security.encryption_key", () => {
     const created = await h.call("POST", "/v1/webhooks", {
       body: { tenant_id: "acme", url: `${r.url}/other`, events: ["member.added"], headers: { Authorization: "Bea…(masked)" } },
     });
-    expect(created.status).toBe(422);
-    expect((await json<{ errors: string[] }>(created)).errors).toEqual([
+    expect(await expectInvalid(created)).toEqual([
       "headers.Authorization: is a masked value; send the real value",
     ]);
   });
@@ -237,8 +236,7 @@ describe("with security.encryption_key", () => {
     const res = await h.call("POST", "/v1/webhooks", {
       body: { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"], headers: { "X-Api-Key": "enc:abc", "x-tenant": "enc:ok" } },
     });
-    expect(res.status).toBe(422);
-    expect((await json<{ errors: string[] }>(res)).errors).toEqual([
+    expect(await expectInvalid(res)).toEqual([
       "headers.X-Api-Key: must not start with 'enc:' (the prefix of encrypted values)",
     ]);
   });

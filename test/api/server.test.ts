@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathOf } from "../../src/api/app.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { expectError } from "../support/expect-error.ts";
 import { publicResolver, ROOT_KEY, testConfig } from "../support/harness.ts";
 
 let server: RunningServer;
@@ -137,9 +138,7 @@ describe("over real sockets", () => {
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ description: "x".repeat(10_000) }),
     });
-    expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: "payload_too_large" });
-    expect(res.headers.get("x-request-id")).toBeTruthy();
+    await expectError(res, 413, "payload_too_large");
   });
 
   test("a chunked body over the limit (no content-length) is refused too", async () => {

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Clock } from "../../src/domain/clock.ts";
 import { upsertDeclaredEventTypes } from "../../src/domain/event-types.ts";
-import { type ErrorBody, freshHarnessPerTest, type HarnessOverrides, type Page as PageOf, type WebhookView as Webhook } from "../support/fixtures.ts";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
+import { freshHarnessPerTest, type HarnessOverrides, type Page as PageOf, type WebhookView as Webhook } from "../support/fixtures.ts";
 import type { Harness } from "../support/harness.ts";
 
 type Page = PageOf<Webhook>;
@@ -61,13 +62,6 @@ async function ids(hh: Harness, query = "", key?: string): Promise<string[]> {
   return (await list(hh, query, key)).data.map((w) => w.id);
 }
 
-async function expect422(res: Response, field: string): Promise<void> {
-  const json = (await res.json()) as ErrorBody;
-  expect(res.status).toBe(422);
-  expect(json.error).toBe("validation_failed");
-  expect((json.errors ?? []).some((e: string) => e.startsWith(`${field}: `))).toBe(true);
-}
-
 describe("PATCH /v1/webhooks/{id}", () => {
   test.each([
     ["url", { url: "https://NEW.example.com/x" }, { url: "https://new.example.com/x" }],
@@ -100,22 +94,22 @@ describe("PATCH /v1/webhooks/{id}", () => {
     const hh = await setup();
     const w = await make(hh);
     const secret = `whsec_${Buffer.alloc(32, 3).toString("base64")}`;
-    await expect422(await patch(hh, w.id, { secret, description: "x" }), "secret");
+    await expectInvalid(await patch(hh, w.id, { secret, description: "x" }), "secret");
     expect(((await (await get(hh, w.id)).json()) as Webhook).description).toBe("");
   });
 
   test("the same validation as create applies: http URL, unknown event, bad header, long description", async () => {
     const hh = await setup();
     const w = await make(hh);
-    await expect422(await patch(hh, w.id, { url: "http://hooks.example.com/x" }), "url");
-    await expect422(await patch(hh, w.id, { url: "https://127.0.0.1/x" }), "url");
-    await expect422(await patch(hh, w.id, { events: [] }), "events");
-    await expect422(await patch(hh, w.id, { events: ["nope.x"] }), "events[0]");
-    await expect422(await patch(hh, w.id, { headers: { "Webhook-Id": "x" } }), "headers.Webhook-Id");
-    await expect422(await patch(hh, w.id, { description: "d".repeat(1001) }), "description");
-    await expect422(await patch(hh, w.id, { description: "forged\nINFO admin logged in" }), "description");
-    await expect422(await patch(hh, w.id, { headers: { "Content-Encoding": "gzip" } }), "headers.Content-Encoding");
-    await expect422(await patch(hh, w.id, { tenant_id: "globex" }), "tenant_id");
+    await expectInvalid(await patch(hh, w.id, { url: "http://hooks.example.com/x" }), "url");
+    await expectInvalid(await patch(hh, w.id, { url: "https://127.0.0.1/x" }), "url");
+    await expectInvalid(await patch(hh, w.id, { events: [] }), "events");
+    await expectInvalid(await patch(hh, w.id, { events: ["nope.x"] }), "events[0]");
+    await expectInvalid(await patch(hh, w.id, { headers: { "Webhook-Id": "x" } }), "headers.Webhook-Id");
+    await expectInvalid(await patch(hh, w.id, { description: "d".repeat(1001) }), "description");
+    await expectInvalid(await patch(hh, w.id, { description: "forged\nINFO admin logged in" }), "description");
+    await expectInvalid(await patch(hh, w.id, { headers: { "Content-Encoding": "gzip" } }), "headers.Content-Encoding");
+    await expectInvalid(await patch(hh, w.id, { tenant_id: "globex" }), "tenant_id");
     expect((await (await get(hh, w.id)).json()) as Webhook).toEqual(w);
   });
 
@@ -124,8 +118,7 @@ describe("PATCH /v1/webhooks/{id}", () => {
     const a = await make(hh, { url: "https://a.example.com/hook" });
     const b = await make(hh, { url: "https://b.example.com/hook", enabled: false });
     const res = await patch(hh, a.id, { url: "https://B.example.com/hook" });
-    expect(res.status).toBe(409);
-    expect(((await res.json()) as ErrorBody).error).toBe("conflict");
+    await expectError(res, 409, "conflict");
     expect(((await (await get(hh, a.id)).json()) as Webhook).url).toBe("https://a.example.com/hook");
     expect((await patch(hh, a.id, { url: "https://a.example.com/hook" })).status).toBe(200);
     const other = await make(hh, { tenant_id: "globex", url: "https://c.example.com/hook" });
@@ -178,8 +171,7 @@ describe("DELETE and tenancy", () => {
     for (const role of ["viewer", "admin"] as const) {
       const key = await hh.key("acme", role);
       const res = await get(hh, theirs.id, key);
-      expect(res.status).toBe(404);
-      expect(((await res.json()) as ErrorBody).error).toBe("not_found");
+      await expectError(res, 404, "not_found");
     }
     const admin = await hh.key("acme", "admin");
     expect((await patch(hh, theirs.id, { description: "mine" }, admin)).status).toBe(404);
@@ -203,8 +195,7 @@ describe("DELETE and tenancy", () => {
     const publisher = await hh.key("acme", "publisher");
     for (const key of [viewer, publisher]) {
       const p = await patch(hh, w.id, { description: "x" }, key);
-      expect(p.status).toBe(403);
-      expect(((await p.json()) as ErrorBody).error).toBe("forbidden");
+      await expectError(p, 403, "forbidden");
       expect((await hh.call("DELETE", `/v1/webhooks/${w.id}`, { key })).status).toBe(403);
       const post = await hh.call("POST", "/v1/webhooks", {
         key,
@@ -224,8 +215,8 @@ describe("DELETE and tenancy", () => {
     expect((await hh.call("PATCH", `/v1/webhooks/${w.id}`, { key: null, body: { events: "x" } })).status).toBe(401);
     expect((await patch(hh, w.id, { events: "not-a-list", secret: 1 }, viewer)).status).toBe(403);
     expect((await patch(hh, MISSING_ID, { events: [] }, viewer)).status).toBe(403);
-    await expect422(await patch(hh, MISSING_ID, { events: [] }, admin), "events");
-    await expect422(await patch(hh, theirs.id, { url: "http://x.example.com/" }, admin), "url");
+    await expectInvalid(await patch(hh, MISSING_ID, { events: [] }, admin), "events");
+    await expectInvalid(await patch(hh, theirs.id, { url: "http://x.example.com/" }, admin), "url");
     expect((await patch(hh, MISSING_ID, { description: "ok" }, admin)).status).toBe(404);
   });
 });
@@ -252,14 +243,14 @@ describe("GET /v1/webhooks", () => {
 
   test.each(["0", "101", "abc", "-1", "2.5"])("limit=%s → 422 naming limit", async (limit) => {
     const hh = await setup();
-    await expect422(await hh.call("GET", `/v1/webhooks?limit=${limit}`), "limit");
+    await expectInvalid(await hh.call("GET", `/v1/webhooks?limit=${limit}`), "limit");
   });
 
   test("a bad cursor → 422 naming cursor (garbage, or another list's cursor)", async () => {
     const hh = await setup();
-    await expect422(await hh.call("GET", "/v1/webhooks?cursor=garbage"), "cursor");
+    await expectInvalid(await hh.call("GET", "/v1/webhooks?cursor=garbage"), "cursor");
     const keyCursor = Buffer.from("v1:key_01ARZ3NDEKTSV4RRFFQ69G5FAV").toString("base64url");
-    await expect422(await hh.call("GET", `/v1/webhooks?cursor=${keyCursor}`), "cursor");
+    await expectInvalid(await hh.call("GET", `/v1/webhooks?cursor=${keyCursor}`), "cursor");
   });
 
   test("enabled=true|false filters; anything else → 422 naming enabled", async () => {
@@ -268,7 +259,7 @@ describe("GET /v1/webhooks", () => {
     const off = await make(hh, { enabled: false });
     expect(await ids(hh, "?enabled=true")).toEqual([on.id]);
     expect(await ids(hh, "?enabled=false")).toEqual([off.id]);
-    await expect422(await hh.call("GET", "/v1/webhooks?enabled=yes"), "enabled");
+    await expectInvalid(await hh.call("GET", "/v1/webhooks?enabled=yes"), "enabled");
   });
 
   test("event= returns webhooks that would receive the type; * does not match webhook.test or hookline.*", async () => {
@@ -284,7 +275,7 @@ describe("GET /v1/webhooks", () => {
     expect(await ids(hh, "?event=hookline.webhook_disabled")).toEqual([]);
     expect(await ids(hh, "?event=member.added.extra")).toEqual([prefix.id, star.id].reverse());
     expect(await ids(hh, "?event=membership.added")).toEqual([star.id]);
-    await expect422(await hh.call("GET", "/v1/webhooks?event=member.*"), "event");
+    await expectInvalid(await hh.call("GET", "/v1/webhooks?event=member.*"), "event");
   });
 
   test("a global key sees every tenant and ?tenant= narrows; a tenant key sees only its own", async () => {
@@ -296,7 +287,7 @@ describe("GET /v1/webhooks", () => {
     expect(await ids(hh, "?tenant=acme")).toEqual([a2.id, a1.id]);
     expect(await ids(hh, "?tenant=globex")).toEqual([g1.id]);
     expect(await ids(hh, "?tenant=nobody")).toEqual([]);
-    await expect422(await hh.call("GET", "/v1/webhooks?tenant=Not%20Valid"), "tenant");
+    await expectInvalid(await hh.call("GET", "/v1/webhooks?tenant=Not%20Valid"), "tenant");
     const acmeViewer = await hh.key("acme", "viewer");
     expect(await ids(hh, "", acmeViewer)).toEqual([a2.id, a1.id]);
     expect(await ids(hh, "?tenant=globex", acmeViewer)).toEqual([a2.id, a1.id]);

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Resolver } from "../../src/domain/destination.ts";
 import { upsertDeclaredEventTypes } from "../../src/domain/event-types.ts";
+import { expectError, expectInvalid } from "../support/expect-error.ts";
 import { type Harness, harness } from "../support/harness.ts";
 
 /** A parsed JSON response: the fields these tests read, loosely typed. */
@@ -62,15 +63,6 @@ async function created(hh: Harness, overrides: Fields = {}): Promise<Json> {
   const json = (await res.json()) as Json;
   if (res.status !== 201) throw new Error(`expected 201, got ${res.status}: ${JSON.stringify(json)}`);
   return json;
-}
-
-/** Asserts a 422 and returns its errors; each listed field must have an item starting with it. */
-async function refused(res: Response, ...fields: string[]): Promise<string[]> {
-  const json = (await res.json()) as Json;
-  expect(res.status).toBe(422);
-  expect(json.error).toBe("validation_failed");
-  for (const f of fields) expect(json.errors).toContainEqual(expect.stringMatching(new RegExp(`^${f.replace(/[.[\]*]/g, "\\$&")}: `)));
-  return json.errors as string[];
 }
 
 function table(t: Record<string, string[]>): Resolver {
@@ -158,7 +150,7 @@ describe("create: the object and its secret", () => {
 describe("create: url", () => {
   test("http is refused unless security.allow_http", async () => {
     const hh = await setup();
-    const errors = await refused(await create(hh, { url: "http://hooks.example.com/in" }), "url");
+    const errors = await expectInvalid(await create(hh, { url: "http://hooks.example.com/in" }), "url");
     // The error names the setting, as the private-network one does.
     expect(errors).toContain("url: must use https; set security.allow_http to allow http");
     await h?.close();
@@ -168,9 +160,9 @@ describe("create: url", () => {
 
   test("not absolute, or another scheme → 422 naming url", async () => {
     const hh = await setup();
-    await refused(await create(hh, { url: "/relative" }), "url");
-    await refused(await create(hh, { url: "ftp://example.com/x" }), "url");
-    await refused(await create(hh, { url: 42 }), "url");
+    await expectInvalid(await create(hh, { url: "/relative" }), "url");
+    await expectInvalid(await create(hh, { url: "ftp://example.com/x" }), "url");
+    await expectInvalid(await create(hh, { url: 42 }), "url");
   });
 
   test("at most 2083 characters, measured on the input", async () => {
@@ -178,7 +170,7 @@ describe("create: url", () => {
     const base = "https://hooks.example.com/";
     const max = base + "a".repeat(2083 - base.length);
     expect((await created(hh, { url: max })).url).toBe(max);
-    await refused(await create(hh, { url: `${max}b` }), "url");
+    await expectInvalid(await create(hh, { url: `${max}b` }), "url");
   });
 
   test("loopback, private and localhost destinations are refused; public ones pass", async () => {
@@ -200,11 +192,11 @@ describe("create: url", () => {
       "https://[::1]/x",
       "https://169.254.169.254/latest",
     ]) {
-      const errors = await refused(await create(hh, { url }), "url");
+      const errors = await expectInvalid(await create(hh, { url }), "url");
       expect(errors.join(" ")).toMatch(/private|loopback/);
     }
     expect((await created(hh, { url: "https://public.example.test/x" })).url).toBe("https://public.example.test/x");
-    await refused(await create(hh, { url: "https://nowhere.example.test/x" }), "url");
+    await expectInvalid(await create(hh, { url: "https://nowhere.example.test/x" }), "url");
   });
 
   test("allow_private_networks lets a loopback destination through (with allow_http for http)", async () => {
@@ -217,20 +209,20 @@ describe("create: url", () => {
 describe("create: events, description, secret", () => {
   test("events must be non-empty and known", async () => {
     const hh = await setup();
-    await refused(await create(hh, { events: [] }), "events");
-    await refused(await create(hh, { events: undefined }), "events");
-    const errors = await refused(await create(hh, { events: ["member.added", "nope.x"] }), "events[1]");
+    await expectInvalid(await create(hh, { events: [] }), "events");
+    await expectInvalid(await create(hh, { events: undefined }), "events");
+    const errors = await expectInvalid(await create(hh, { events: ["member.added", "nope.x"] }), "events[1]");
     expect(errors).toEqual(["events[1]: unknown event type 'nope.x'"]);
   });
 
   test.each(["Member.added", "member", "member.**", "*.added", "member.*.x", "**"])("bad pattern %p → 422 naming events[0]", async (p) => {
     const hh = await setup();
-    await refused(await create(hh, { events: [p] }), "events[0]");
+    await expectInvalid(await create(hh, { events: [p] }), "events[0]");
   });
 
   test("a type listed twice → 422 naming the second entry", async () => {
     const hh = await setup();
-    await refused(await create(hh, { events: ["member.added", "member.added"] }), "events[1]");
+    await expectInvalid(await create(hh, { events: ["member.added", "member.added"] }), "events[1]");
   });
 
   test("wildcards member.*, *, and the built-in webhook.test are accepted", async () => {
@@ -242,7 +234,7 @@ describe("create: events, description, secret", () => {
   test("description at most 1000 characters", async () => {
     const hh = await setup();
     expect((await created(hh, { description: "d".repeat(1000) })).description).toHaveLength(1000);
-    await refused(await create(hh, { url: "https://b.example.com/", description: "d".repeat(1001) }), "description");
+    await expectInvalid(await create(hh, { url: "https://b.example.com/", description: "d".repeat(1001) }), "description");
   });
 
   test.each([
@@ -256,7 +248,7 @@ describe("create: events, description, secret", () => {
     ["a bidi isolate", "a\u2066b"],
   ])("a description with %s → 422 description: must not contain control characters", async (_why, description) => {
     const hh = await setup();
-    const errors = await refused(await create(hh, { description }), "description");
+    const errors = await expectInvalid(await create(hh, { description }), "description");
     expect(errors).toEqual(["description: must not contain control characters"]);
   });
 
@@ -275,7 +267,7 @@ describe("create: events, description, secret", () => {
     ["too long (65 bytes)", `whsec_${Buffer.alloc(65, 1).toString("base64")}`],
   ])("secret %s → 422 naming secret", async (_why, secret) => {
     const hh = await setup();
-    await refused(await create(hh, { secret }), "secret");
+    await expectInvalid(await create(hh, { secret }), "secret");
   });
 });
 
@@ -288,14 +280,14 @@ describe("create: headers", () => {
 
   test.each(["a\r\nX-Evil: 1", "a\nb", "a\rb", "a\u0000b"])("a value with control characters %p → 422", async (v) => {
     const hh = await setup();
-    await refused(await create(hh, { headers: { "X-Custom": v } }), "headers.X-Custom");
+    await expectInvalid(await create(hh, { headers: { "X-Custom": v } }), "headers.X-Custom");
   });
 
   test.each(["Content-Type", "content-length", "Host", "Connection", "Transfer-Encoding", "User-Agent", "webhook-id", "Webhook-Signature", "proxy-authorization", "Proxy-Anything", "X-Signature"])(
     "reserved header %p → 422",
     async (name) => {
       const hh = await setup({ signing: { hex_header: "X-Signature" } });
-      await refused(await create(hh, { headers: { [name]: "v" } }), `headers.${name}`);
+      await expectInvalid(await create(hh, { headers: { [name]: "v" } }), `headers.${name}`);
     },
   );
 
@@ -303,7 +295,7 @@ describe("create: headers", () => {
     "a content-* header %p → 422: the body is Hookline's",
     async (name) => {
       const hh = await setup();
-      const errors = await refused(await create(hh, { headers: { [name]: "gzip" } }), `headers.${name}`);
+      const errors = await expectInvalid(await create(hh, { headers: { [name]: "gzip" } }), `headers.${name}`);
       expect(errors).toEqual([`headers.${name}: describes the body, which Hookline writes; content-* headers cannot be set`]);
     },
   );
@@ -311,8 +303,8 @@ describe("create: headers", () => {
   test("the hex header is only reserved when configured; the same name twice (any case) → 422", async () => {
     const hh = await setup();
     expect((await created(hh, { headers: { "X-Signature": "v" } })).headers).toEqual({ "x-signature": "v" });
-    await refused(await create(hh, { url: "https://b.example.com/", headers: { "X-A": "1", "x-a": "2" } }), "headers.x-a");
-    await refused(await create(hh, { url: "https://b.example.com/", headers: { "bad name": "1" } }), "headers.bad name");
+    await expectInvalid(await create(hh, { url: "https://b.example.com/", headers: { "X-A": "1", "x-a": "2" } }), "headers.x-a");
+    await expectInvalid(await create(hh, { url: "https://b.example.com/", headers: { "bad name": "1" } }), "headers.bad name");
   });
 });
 
@@ -325,14 +317,14 @@ describe("create: several problems, tenants, duplicates", () => {
       headers: { "Content-Type": "text/plain", "X-Ok": "a\nb" },
       secret: "whsec_short",
     });
-    const errors = await refused(res, "events[1]", "description", "headers.Content-Type", "headers.X-Ok", "secret");
+    const errors = await expectInvalid(res, "events[1]", "description", "headers.Content-Type", "headers.X-Ok", "secret");
     expect(errors).toContain("events[1]: unknown event type 'nope.x'");
   });
 
   test("a URL problem is listed alongside the other problems (API.md §2: every problem)", async () => {
     const hh = await setup();
     const res = await create(hh, { url: "http://hooks.example.com/in", events: ["nope.x"], description: "d".repeat(1001) });
-    const errors = await refused(res, "events[0]", "description", "url");
+    const errors = await expectInvalid(res, "events[0]", "description", "url");
     expect(errors).toContain("url: must use https; set security.allow_http to allow http");
   });
 
@@ -340,9 +332,9 @@ describe("create: several problems, tenants, duplicates", () => {
     const hh = await setup();
     const { tenant_id: _t, ...noTenant } = body();
     const res = await hh.call("POST", "/v1/webhooks", { body: noTenant });
-    expect(await refused(res, "tenant_id")).toHaveLength(1);
+    expect(await expectInvalid(res, "tenant_id")).toHaveLength(1);
     const bad = await hh.call("POST", "/v1/webhooks", { body: body({ tenant_id: "Not A Tenant" }) });
-    await refused(bad, "tenant_id");
+    await expectInvalid(bad, "tenant_id");
     expect(((await (await hh.call("GET", "/v1/webhooks")).json()) as Json).data).toEqual([]);
   });
 
@@ -350,7 +342,7 @@ describe("create: several problems, tenants, duplicates", () => {
     const hh = await setup();
     const { tenant_id: _t, ...noTenant } = body();
     const res = await hh.call("POST", "/v1/webhooks", { body: { ...noTenant, events: ["nope.x"] } });
-    await refused(res, "tenant_id", "events[0]");
+    await expectInvalid(res, "tenant_id", "events[0]");
   });
 
   test("a tenant admin creates in its own tenant; another tenant → 403; viewer/publisher → 403", async () => {
@@ -361,8 +353,7 @@ describe("create: several problems, tenants, duplicates", () => {
     expect(own.status).toBe(201);
     expect(((await own.json()) as Json).tenant_id).toBe("acme");
     const other = await create(hh, { tenant_id: "globex", url: "https://b.example.com/" }, admin);
-    expect(other.status).toBe(403);
-    expect(((await other.json()) as Json).error).toBe("forbidden");
+    await expectError(other, 403, "forbidden");
     for (const role of ["viewer", "publisher"] as const) {
       expect((await create(hh, { url: "https://c.example.com/" }, await hh.key("acme", role))).status).toBe(403);
     }
@@ -375,8 +366,7 @@ describe("create: several problems, tenants, duplicates", () => {
     await created(hh, { url: "https://example.com/a", enabled: false });
     for (const url of ["https://example.com/a", "https://EXAMPLE.com/a", "https://example.com:443/a", "https://example.com/x/../a"]) {
       const res = await create(hh, { url });
-      expect(res.status).toBe(409);
-      expect(((await res.json()) as Json).error).toBe("conflict");
+      await expectError(res, 409, "conflict");
     }
     const other = await create(hh, { url: "https://example.com/a", tenant_id: "globex" });
     expect(other.status).toBe(201);
@@ -386,6 +376,6 @@ describe("create: several problems, tenants, duplicates", () => {
   test("no credentials → 401; unknown field → 422 naming it", async () => {
     const hh = await setup();
     expect((await hh.call("POST", "/v1/webhooks", { key: null, body: body() })).status).toBe(401);
-    await refused(await create(hh, { colour: "red" }), "colour");
+    await expectInvalid(await create(hh, { colour: "red" }), "colour");
   });
 });
