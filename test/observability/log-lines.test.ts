@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { LineBatcher } from "../../src/observability/log-lines.ts";
-import { createLogger } from "../../src/observability/logger.ts";
+import { type RunResult, run } from "../support/process.ts";
 
 function collecting() {
   const writes: string[] = [];
@@ -45,22 +45,26 @@ test("a long turn does not buffer without bound", () => {
   expect(writes.join("").length).toBeGreaterThan(64 * 1024);
 });
 
-test("lines logged just before process.exit reach stdout", async () => {
+/** Runs `body` as a script in a child process, with `createLogger` imported, and returns its output. */
+async function inChild(body: string): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-log-"));
-  const script = join(dir, "exit.ts");
-  await Bun.write(
-    script,
-    `import { createLogger } from ${JSON.stringify(join(import.meta.dir, "..", "..", "src", "observability", "logger.ts"))};
-const log = createLogger("info");
+  try {
+    const script = join(dir, "child.ts");
+    const logger = JSON.stringify(join(import.meta.dir, "..", "..", "src", "observability", "logger.ts"));
+    await Bun.write(script, `import { createLogger } from ${logger};\n${body}`);
+    return await run([process.execPath, script], { cwd: dir });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("lines logged just before process.exit reach stdout", async () => {
+  const res = await inChild(`const log = createLogger("info");
 for (let i = 0; i < 5; i++) log.info({ i }, "last words");
 process.exit(3);
-`,
-  );
-  const proc = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(3);
-  rmSync(dir, { recursive: true, force: true });
-  expect(out.trim().split("\n").map((l) => JSON.parse(l).i)).toEqual([0, 1, 2, 3, 4]);
+`);
+  expect(res.code).toBe(3);
+  expect(res.stdout.trim().split("\n").map((l) => JSON.parse(l).i)).toEqual([0, 1, 2, 3, 4]);
 });
 
 test("logger.flush(cb) writes what is buffered and calls back", async () => {
@@ -95,6 +99,18 @@ test("a stdout that fails later (disk full) loses those lines but does not crash
   expect(err?.message).toContain("no space left");
 });
 
-test("the silent logger writes nothing (tests and the CLI use it)", () => {
-  expect(() => createLogger("silent").info("x")).not.toThrow();
+// The logger writes to file descriptor 1 itself (not through process.stdout.write), so only a
+// child process's stdout shows what it really wrote. Every level is tried, up to fatal, and the
+// same script at "info" must write them: a child that prints nothing for another reason (it
+// failed to start, its output is lost) cannot pass for a silent logger.
+const EVERY_LEVEL = `for (const level of ["trace", "debug", "info", "warn", "error", "fatal"]) log[level]({ at: level }, "x");
+log.flush();
+`;
+
+test("the silent logger writes nothing (tests and the CLI use it)", async () => {
+  const silent = await inChild(`const log = createLogger("silent");\n${EVERY_LEVEL}`);
+  expect(silent).toEqual({ code: 0, stdout: "", stderr: "" });
+  const info = await inChild(`const log = createLogger("info");\n${EVERY_LEVEL}`);
+  expect(info.code).toBe(0);
+  expect(info.stdout.trim().split("\n").map((l) => JSON.parse(l).at)).toEqual(["info", "warn", "error", "fatal"]);
 });
