@@ -1,5 +1,4 @@
 import type { DomainDeps } from "../domain/deps.ts";
-import type { DispatchHandle } from "../domain/dispatcher-port.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -13,7 +12,6 @@ export interface ApiDeps extends DomainDeps {
   logger: Logger;
   version: string;
   limiter: RateLimiter;
-  dispatch: DispatchHandle;
   metrics: Metrics;
   readiness(): Promise<Readiness>;
 }

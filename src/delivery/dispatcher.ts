@@ -1,4 +1,4 @@
-import type { DispatchHandle } from "../domain/dispatcher-port.ts";
+import type { CommittedWork, DispatchHandle } from "../domain/dispatcher-port.ts";
 import type { AttemptOutcome, ClaimedDelivery, IngestClaim, NewDelivery, Store } from "../domain/store.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -135,6 +135,13 @@ export class Dispatcher implements DispatchHandle {
 
   claimHook(): IngestClaim | undefined {
     return this.running ? this.ingestClaim : undefined;
+  }
+
+  committed(work: CommittedWork): void {
+    // Offered first: the deliveries claimed as "send" hold slots until they are launched.
+    if (work.deliveries.length > 0) this.offer(work.deliveries);
+    if (work.origin === "publish") this.deps.metrics.eventsIngested.inc();
+    this.deps.metrics.deliveriesCreated.inc(work.deliveries.length);
   }
 
   offer(deliveries: NewDelivery[]): void {

@@ -20,7 +20,7 @@ export function deliveryRoutes(deps: ApiDeps) {
       "/:id/retry",
       async ({ principal, params, set }) => {
         set.status = 202;
-        return retryDelivery(deps, deps.dispatch, principal, params.id);
+        return retryDelivery(deps, principal, params.id);
       },
       {
         auth: "admin",

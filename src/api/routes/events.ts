@@ -14,27 +14,15 @@ import {
   TenantQuery,
 } from "../schemas.ts";
 
-
 export function eventRoutes(deps: ApiDeps) {
   return new Elysia({ prefix: "/v1/events", detail: { tags: ["Events"] } })
     .use(authPlugin(deps))
     .post(
       "",
       async ({ principal, body, request, set }) => {
-        const published = await publishEvent(
-          deps,
-          principal,
-          body,
-          request.headers.get("idempotency-key") ?? undefined,
-          deps.dispatch.claimHook(),
-        );
-        // Committed: hand the new deliveries to the dispatcher (those it claimed in the same
-        // transaction are sent at once); first, so that nothing can keep their slots.
-        if (published.deliveries.length > 0) deps.dispatch.offer(published.deliveries);
-        if (published.status === 202) {
-          deps.metrics.eventsIngested.inc();
-          deps.metrics.deliveriesCreated.inc(published.deliveries.length);
-        }
+        // Committed and handed to the dispatcher inside publishEvent (commitAndHandOff: first, so
+        // that nothing can keep their slots), and counted where it is handed over.
+        const published = await publishEvent(deps, principal, body, request.headers.get("idempotency-key") ?? undefined);
         set.status = published.status;
         return published.body;
       },

@@ -101,10 +101,8 @@ export function webhookRoutes(deps: ApiDeps) {
     .post(
       "/:id/test",
       async ({ principal, params, set }) => {
-        const accepted = await sendTestEvent(deps, deps.dispatch, principal, params.id);
-        deps.metrics.deliveriesCreated.inc();
         set.status = 202;
-        return accepted;
+        return sendTestEvent(deps, principal, params.id);
       },
       {
         auth: "admin",
@@ -124,7 +122,7 @@ export function webhookRoutes(deps: ApiDeps) {
       "/:id/recover",
       async ({ principal, params, body, set }) => {
         set.status = 202;
-        return recoverWebhook(deps, deps.dispatch, principal, params.id, body);
+        return recoverWebhook(deps, principal, params.id, body);
       },
       {
         auth: "admin",

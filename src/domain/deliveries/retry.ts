@@ -1,5 +1,4 @@
 import type { DomainDeps } from "../deps.ts";
-import type { DispatchHandle } from "../dispatcher-port.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import { PRUNED } from "../events/render.ts";
@@ -7,8 +6,7 @@ import { loadDelivery } from "./read.ts";
 
 /** POST /v1/deliveries/{id}/retry: one attempt now, whatever the status (API.md §10). */
 export async function retryDelivery(
-  deps: Pick<DomainDeps, "store">,
-  dispatch: DispatchHandle,
+  deps: Pick<DomainDeps, "store" | "dispatch">,
   principal: Principal,
   id: string,
 ): Promise<{ delivery_id: string }> {
@@ -26,6 +24,6 @@ export async function retryDelivery(
   if (loaded.payload === PRUNED) {
     throw new ConflictError("The event's payload was pruned (retention.payload_days): there is nothing left to send.");
   }
-  dispatch.attemptNow(loaded);
+  deps.dispatch.attemptNow(loaded);
   return { delivery_id: d.id };
 }

@@ -5,7 +5,7 @@ import { EVENT_TYPE_RE, isOperationalType } from "../event-patterns.ts";
 import { newId } from "../../lib/ids.ts";
 import { validateData } from "../../lib/json-schema/validate.ts";
 import { type Principal, tenantForCreate } from "../principal.ts";
-import type { IngestClaim, NewDelivery } from "../store.ts";
+import { commitAndHandOff } from "./commit.ts";
 import { envelope, type PublishedView, renderPublished } from "./render.ts";
 
 export interface PublishInput {
@@ -31,17 +31,17 @@ export interface Published {
   /** 202 for a new event, 200 for an idempotent replay. */
   status: 200 | 202;
   body: PublishedView;
-  /** Deliveries created (for the dispatcher's wake-up); empty on a replay. */
-  deliveries: NewDelivery[];
 }
 
-/** Validates the event, then commits it with its fan-out deliveries; resolves after the commit. */
+/**
+ * Validates the event, then commits it with its fan-out deliveries and hands them to the
+ * dispatcher (commitAndHandOff); resolves after the commit.
+ */
 export async function publishEvent(
-  deps: Pick<DomainDeps, "store" | "clock" | "config">,
+  deps: Pick<DomainDeps, "store" | "clock" | "config" | "dispatch">,
   principal: Principal,
   input: PublishInput,
   headerKey: string | undefined,
-  claim?: IngestClaim,
 ): Promise<Published> {
   const errors: string[] = [];
   const tenantId = tenantForCreate(principal, input.tenant_id, errors);
@@ -85,14 +85,10 @@ export async function publishEvent(
     requestHash: key === null ? null : createHash("sha256").update(stableJson({ type, data })).digest("hex"),
     createdAt: now,
   };
-  const res = await deps.store.ingest({
-    event,
-    idempotencySince: now - deps.config.events.idempotency_window,
-    claim,
-  });
+  const res = await commitAndHandOff(deps, { event, idempotencySince: now - deps.config.events.idempotency_window }, "publish");
   if (res.kind === "conflict") {
     throw new ConflictError(`Idempotency key '${key}' was already used with a different request.`);
   }
-  if (res.kind === "replay") return { status: 200, body: renderPublished(res.event, res.deliveries), deliveries: [] };
-  return { status: 202, body: renderPublished(res.event, res.deliveries.length), deliveries: res.deliveries };
+  if (res.kind === "replay") return { status: 200, body: renderPublished(res.event, res.deliveries) };
+  return { status: 202, body: renderPublished(res.event, res.deliveries.length) };
 }

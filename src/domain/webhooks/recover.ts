@@ -1,13 +1,11 @@
 import type { DomainDeps } from "../deps.ts";
-import type { DispatchHandle } from "../dispatcher-port.ts";
 import { ConflictError, ValidationError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import { loadWebhook } from "./read.ts";
 
 /** POST /v1/webhooks/{id}/recover: failed deliveries created since `since` are scheduled again. */
 export async function recoverWebhook(
-  deps: Pick<DomainDeps, "store" | "clock">,
-  dispatch: DispatchHandle,
+  deps: Pick<DomainDeps, "store" | "clock" | "dispatch">,
   principal: Principal,
   webhookId: string,
   input: { since?: unknown },
@@ -19,6 +17,6 @@ export async function recoverWebhook(
   const w = await loadWebhook(deps, principal, webhookId);
   if (!w.enabled) throw new ConflictError("The webhook is disabled; enable it before recovering its deliveries.");
   const requeued = await deps.store.requeueFailed(w.id, since, deps.clock.now());
-  if (requeued > 0) dispatch.wake();
+  if (requeued > 0) deps.dispatch.wake();
   return { requeued };
 }
