@@ -2,9 +2,9 @@
 // shared fairly; an ingest may claim its own new deliveries ("send", "hold"), and held ones are
 // confirmed or given back later. Leases that run out come back.
 import { expect, test } from "bun:test";
-import type { NewDelivery, Store } from "../../src/domain/store.ts";
+import type { ClaimedDelivery, NewDelivery, Store } from "../../src/domain/store.ts";
 import { describeEveryStore } from "./describe-store.ts";
-import { timeAfterIssuedIds } from "./records.ts";
+import { eventRecord, timeAfterIssuedIds } from "./records.ts";
 import { claimAll, claimHook, deliveryOf, LEASE_MS, publish, subscribe, webhookOf } from "./steps.ts";
 
 /** `n` due deliveries to each of the given webhooks (one event per delivery, one type per webhook). */
@@ -21,7 +21,7 @@ const byWebhook = (claims: { webhookId: string }[]) => {
   return out;
 };
 
-/** An event to `webhook` ingested with a hook that holds its delivery for this process. */
+/** An event (to the one webhook subscribed) ingested with a hook that holds its delivery for this process. */
 async function heldDelivery(store: Store, at: number, leaseMs = 20_000): Promise<NewDelivery> {
   const { hook } = claimHook("hold", leaseMs);
   const { deliveries } = await publish(store, { createdAt: at }, { claim: hook });
@@ -190,7 +190,7 @@ describeEveryStore("claims", (getStore) => {
     await publish(store, { createdAt: t, idempotencyKey: "k1" });
     const { hook, taken, givenBack } = claimHook("send");
     const replay = await store.ingest({
-      event: (await import("./records.ts")).eventRecord({ createdAt: t + 1, idempotencyKey: "k1" }),
+      event: eventRecord({ createdAt: t + 1, idempotencyKey: "k1" }),
       idempotencySince: t,
       claim: hook,
     });
@@ -204,7 +204,7 @@ describeEveryStore("claims", (getStore) => {
     const t = timeAfterIssuedIds();
     await subscribe(store, { createdAt: t });
     const d = await heldDelivery(store, t);
-    expect(await store.confirmHeld([d], t + 500, 20_000)).toEqual([d.claim?.delivery]);
+    expect(await store.confirmHeld([d], t + 500, 20_000)).toEqual([d.claim?.delivery as ClaimedDelivery]);
     expect((await deliveryOf(store, d.id)).status).toBe("delivering");
   });
 

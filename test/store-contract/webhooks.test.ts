@@ -88,8 +88,8 @@ describeEveryStore("webhooks", (getStore) => {
       description: "new",
       headers: { "x-team": "billing", "x-api-key": "k-123" },
     };
-    const updated = await store.updateWebhook(w.id, changes, t + 100);
-    expect(updated).toEqual({ ...w, ...changes, updatedAt: t + 100 });
+    const updated = { ...w, ...changes, updatedAt: t + 100 };
+    expect(await store.updateWebhook(w.id, changes, t + 100)).toEqual(updated);
     expect(await store.getWebhook(w.id)).toEqual(updated);
   });
 
