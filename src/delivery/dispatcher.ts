@@ -70,7 +70,8 @@ export class Dispatcher implements DispatchHandle {
   constructor(private readonly deps: DispatcherDeps) {
     this.handoff = deps.handoffMax ? new Handoff(deps.handoffMax) : new Handoff(MAX_HANDOFF, undefined, MAX_HANDOFF_BYTES);
     this.ingestClaim.leaseMs = deps.config.delivery.timeout + LEASE_MARGIN_MS;
-    this.outcomes = new OutcomeWriter(deps);
+    const { store, clock, config, logger, metrics } = deps;
+    this.outcomes = new OutcomeWriter({ store, clock, disableAfterMs: config.delivery.disable_after, logger, metrics });
   }
 
   get isRunning(): boolean {

@@ -1,5 +1,17 @@
-import type { AttemptOutcome } from "../domain/store.ts";
-import type { DispatcherDeps } from "./dispatcher.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { AttemptOutcome, Store } from "../domain/store.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+
+/** What the writer needs, and nothing of the dispatcher's: it only writes what it is given. */
+export interface OutcomeWriterDeps {
+  store: Pick<Store, "recordOutcomes">;
+  clock: Clock;
+  /** `delivery.disable_after`: the store disables a webhook failing for that long. */
+  disableAfterMs: number;
+  logger: Pick<Logger, "warn" | "error">;
+  metrics: Pick<Metrics, "webhooksDisabled">;
+}
 
 interface Queued {
   outcome: AttemptOutcome;
@@ -16,7 +28,7 @@ export class OutcomeWriter {
   private scheduled = false;
   private writing: Promise<void> | undefined;
 
-  constructor(private readonly deps: Pick<DispatcherDeps, "store" | "clock" | "config" | "logger" | "metrics">) {}
+  constructor(private readonly deps: OutcomeWriterDeps) {}
 
   /** Settles once the outcome is written (or could not be: the claim's lease brings it back). */
   write(outcome: AttemptOutcome): Promise<void> {
@@ -24,6 +36,7 @@ export class OutcomeWriter {
       this.queued.push({ outcome, done });
       if (!this.scheduled) {
         this.scheduled = true;
+        // The next turn, not a timer: whatever finishes in this one joins the batch.
         setImmediate(() => this.flush());
       }
     });
@@ -41,12 +54,12 @@ export class OutcomeWriter {
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return;
-    const { store, clock, config, metrics, logger } = this.deps;
+    const { store, clock, disableAfterMs, metrics, logger } = this.deps;
     this.writing = store
       .recordOutcomes(
         batch.map((b) => b.outcome),
         clock.now(),
-        config.delivery.disable_after,
+        disableAfterMs,
       )
       .then((disabled) => {
         metrics.webhooksDisabled.inc(disabled.length);
