@@ -4,7 +4,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "../../src/config/load.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { configProblems } from "../support/config-problems.ts";
 import { expectInvalid } from "../support/expect-error.ts";
 import { freshHarnessPerTest } from "../support/fixtures.ts";
 
@@ -102,30 +103,16 @@ describe("PATCH /v1/event-types/{name} with a schema", () => {
 describe("[[event_types]] schema in the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "hookline-schema-config-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let count = 0;
-
-  function problemsOf(toml: string): string[] {
-    count += 1;
-    const path = join(dir, `config-${count}.toml`);
-    writeFileSync(path, toml);
-    try {
-      loadConfig({ path, env: {} });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    throw new Error("expected a ConfigError");
-  }
 
   test("an inline table with a typo → ConfigError naming event_types[0].schema and its line", () => {
-    const problems = problemsOf(
+    const problems = configProblems(
       ['[auth]', 'root_key = "root-key-0123456789abcdef"', "", "[[event_types]]", 'name = "member.added"', 'schema = { tpye = "object" }', ""].join("\n"),
     );
     expect(problems).toEqual(['event_types[0].schema: unknown keyword "tpye" (did you mean "type"?) (line 6)']);
   });
 
   test("a JSON string and a sub-table: every problem of every entry", () => {
-    const problems = problemsOf(
+    const problems = configProblems(
       [
         "[[event_types]]",
         'name = "member.added"',
@@ -149,8 +136,7 @@ describe("[[event_types]] schema in the config file", () => {
   });
 
   test("a usable schema loads", () => {
-    count += 1;
-    const path = join(dir, `config-${count}.toml`);
+    const path = join(dir, "hookline.toml");
     writeFileSync(path, '[[event_types]]\nname = "member.added"\nschema = { type = "object", properties = { email = { type = "string", format = "email" } } }\n');
     const config = loadConfig({ path, env: {} });
     expect(config.event_types[0]?.schema).toEqual({

@@ -2,15 +2,15 @@
 // created with a JWT expires no later than that token. Over real HTTP with jose-signed tokens;
 // time comes from the harness clock.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { createJwtVerifier, JwtConfigError } from "../../src/api/jwt.ts";
 import { JWT_DEFAULTS } from "../../src/config/defaults.ts";
-import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import type { JwtConfig } from "../../src/config/types.ts";
 import type { KeyView } from "../../src/domain/keys.ts";
+import { configProblems } from "../support/config-problems.ts";
 import { expectInvalid } from "../support/expect-error.ts";
 import { type FakeClock, fakeClockAfterIssuedIds, freshHarnessPerTest, json } from "../support/fixtures.ts";
 import type { Harness } from "../support/harness.ts";
@@ -115,26 +115,13 @@ describe("keys created with a JWT expire no later than the token", () => {
 describe("auth.jwt.secret must be at least 32 bytes", () => {
   const dir = mkdtempSync(join(tmpdir(), "hookline-jwt-secret-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let files = 0;
-  const problemsOf = (toml: string, env: Record<string, string> = {}): string[] => {
-    files += 1;
-    const path = join(dir, `c-${files}.toml`);
-    writeFileSync(path, toml);
-    try {
-      loadConfig({ path, env });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
 
   test.each([
     ["short", "0123456789"],
     ["31 bytes", "a".repeat(31)],
     ["15 two-byte characters (30 bytes of UTF-8)", "é".repeat(15)],
   ])("%s → a config error naming auth.jwt.secret and its line, never the secret", (_label, secret) => {
-    const problems = problemsOf(`[auth.jwt]\nsecret = "${secret}"\n`);
+    const problems = configProblems(`[auth.jwt]\nsecret = "${secret}"\n`);
     expect(problems).toEqual([
       "auth.jwt.secret: must be at least 32 bytes; generate one with: openssl rand -base64 32 (line 2)",
     ]);
@@ -142,11 +129,11 @@ describe("auth.jwt.secret must be at least 32 bytes", () => {
   });
 
   test("from the environment the problem names the variable; 32 bytes (or 16 two-byte characters) pass", () => {
-    expect(problemsOf("", { HOOKLINE_AUTH_JWT_SECRET: "tooshort" })).toEqual([
+    expect(configProblems("", { HOOKLINE_AUTH_JWT_SECRET: "tooshort" })).toEqual([
       "auth.jwt.secret (from environment variable HOOKLINE_AUTH_JWT_SECRET): must be at least 32 bytes; generate one with: openssl rand -base64 32",
     ]);
-    expect(problemsOf("", { HOOKLINE_AUTH_JWT_SECRET: "a".repeat(32) })).toEqual([]);
-    expect(problemsOf("", { HOOKLINE_AUTH_JWT_SECRET: "é".repeat(16) })).toEqual([]);
+    expect(configProblems("", { HOOKLINE_AUTH_JWT_SECRET: "a".repeat(32) })).toEqual([]);
+    expect(configProblems("", { HOOKLINE_AUTH_JWT_SECRET: "é".repeat(16) })).toEqual([]);
   });
 
   test("the verifier refuses a short secret too, and HS384/HS512 need 48/64 bytes", () => {

@@ -6,6 +6,7 @@ import { DEFAULTS } from "../../src/config/defaults";
 import { formatDuration, parseDuration } from "../../src/lib/duration.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "../../src/config/load";
 import type { Config } from "../../src/config/types";
+import { configProblems } from "../support/config-problems.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hookline-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,20 +21,6 @@ function writeToml(text: string): string {
 
 function load(toml: string | undefined, env: Record<string, string | undefined> = {}): Config {
   return loadConfig({ path: toml === undefined ? undefined : writeToml(toml), env });
-}
-
-/** The problems of a refused config; fails the test if it loads. */
-function problemsOf(
-  toml: string | undefined,
-  env: Record<string, string | undefined> = {},
-): string[] {
-  try {
-    load(toml, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 const ROOT_KEY = "root-key-0123456789abcdef";
@@ -142,7 +129,7 @@ allow_http = true
   });
 
   test("a typo'd key names the key and its line", () => {
-    const problems = problemsOf(`# comment
+    const problems = configProblems(`# comment
 [server]
 port = 8080
 
@@ -153,26 +140,26 @@ timout = "15s"
   });
 
   test("a bad duration names the key, the value and the line", () => {
-    const problems = problemsOf(`[delivery]\nconcurrency = 40\ntimeout = "15 sec"\n`);
+    const problems = configProblems(`[delivery]\nconcurrency = 40\ntimeout = "15 sec"\n`);
     expect(problems).toEqual([
       'delivery.timeout: "15 sec" is not a duration; use an integer with ms, s, m, h or d, e.g. "15s" (line 3)',
     ]);
   });
 
   test("wrong types and ranges are refused", () => {
-    expect(problemsOf(`[server]\nhost = "0.0.0.0"\nport = "8080"\n`)).toEqual([
+    expect(configProblems(`[server]\nhost = "0.0.0.0"\nport = "8080"\n`)).toEqual([
       "server.port: must be an integer from 0 to 65535 (line 3)",
     ]);
-    expect(problemsOf(`[security]\nallow_http = "yes"\n`)).toEqual([
+    expect(configProblems(`[security]\nallow_http = "yes"\n`)).toEqual([
       "security.allow_http: must be true or false (line 2)",
     ]);
-    expect(problemsOf(`[delivery]\ntimeout = "10m"\n`)).toEqual([
+    expect(configProblems(`[delivery]\ntimeout = "10m"\n`)).toEqual([
       'delivery.timeout: must be from 100ms to 5m, not "10m" (line 2)',
     ]);
-    expect(problemsOf(`[database]\nsynchronous = "off"\n`)).toEqual([
+    expect(configProblems(`[database]\nsynchronous = "off"\n`)).toEqual([
       'database.synchronous: must be "full" or "normal", not "off" (line 2)',
     ]);
-    expect(problemsOf(`server = 5\n`)).toEqual([
+    expect(configProblems(`server = 5\n`)).toEqual([
       "server: must be a table, written [server] (line 1)",
     ]);
   });
@@ -180,13 +167,13 @@ timout = "15s"
   test("server.memory_soft_limit_mb: 0 turns the guard off, a negative value is refused", () => {
     expect(load(`[server]\nmemory_soft_limit_mb = 0\n`).server.memory_soft_limit_mb).toBe(0);
     expect(load(undefined, { HOOKLINE_SERVER_MEMORY_SOFT_LIMIT_MB: "512" }).server.memory_soft_limit_mb).toBe(512);
-    expect(problemsOf(`[server]\nmemory_soft_limit_mb = -1\n`)).toEqual([
+    expect(configProblems(`[server]\nmemory_soft_limit_mb = -1\n`)).toEqual([
       "server.memory_soft_limit_mb: must be an integer from 0 to 1048576 MiB (0 turns it off) (line 2)",
     ]);
   });
 
   test("every problem is reported, not only the first", () => {
-    const problems = problemsOf(`[server]
+    const problems = configProblems(`[server]
 port = 70000
 max_body_bytes = 10
 
@@ -226,12 +213,12 @@ port = 1
   });
 
   test("retry_every and retry_for go together", () => {
-    const [problem, ...rest] = problemsOf(`[delivery]\nretry_every = "1h"\n`);
+    const [problem, ...rest] = configProblems(`[delivery]\nretry_every = "1h"\n`);
     expect(rest).toEqual([]);
     expect(problem).toStartWith("delivery.retry_every: ");
     expect(problem).toContain("delivery.retry_for");
     expect(problem).toEndWith("(line 2)");
-    expect(problemsOf(`[delivery]\nretry_every = "1h"\nretry_for = "30m"\n`)).toEqual([
+    expect(configProblems(`[delivery]\nretry_every = "1h"\nretry_for = "30m"\n`)).toEqual([
       "delivery.retry_for: must be at least delivery.retry_every (1h) (line 3)",
     ]);
     const both = load(`[delivery]\nretry_every = "1h"\nretry_for = "48h"\n`);
@@ -240,12 +227,12 @@ port = 1
 
   test("env problems name the key and say it comes from an environment variable", () => {
     expect(
-      problemsOf(undefined, { HOOKLINE_SERVER_PROT: "1", HOOKLINE_SERVER_PORT: "http" }),
+      configProblems(undefined, { HOOKLINE_SERVER_PROT: "1", HOOKLINE_SERVER_PORT: "http" }),
     ).toEqual([
       "server.port (from environment variable HOOKLINE_SERVER_PORT): must be an integer from 0 to 65535",
       "server.prot (from environment variable HOOKLINE_SERVER_PROT): unknown key",
     ]);
-    expect(problemsOf(undefined, { HOOKLINE_DELIVERY_RETRY_SCHEDULE: "5s,1 hour" })).toEqual([
+    expect(configProblems(undefined, { HOOKLINE_DELIVERY_RETRY_SCHEDULE: "5s,1 hour" })).toEqual([
       'delivery.retry_schedule[1] (from environment variable HOOKLINE_DELIVERY_RETRY_SCHEDULE): "1 hour" is not a duration; use an integer with ms, s, m, h or d, e.g. "15s"',
     ]);
   });
@@ -264,7 +251,7 @@ port = 1
     ["HOOKLINE_EVENT_TYPES", "member.added", "event_types (from environment variable HOOKLINE_EVENT_TYPES): can only be declared in the config file ([[event_types]])"],
   ];
   test.each(ENV_PROBLEMS)("%s=%p is refused, naming the key and the variable", (name, value, start) => {
-    const problems = problemsOf(undefined, { [name]: value });
+    const problems = configProblems(undefined, { [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toStartWith(start);
   });
@@ -281,7 +268,7 @@ port = 1
     });
     expect(config).toEqual(load(undefined));
     // A known section still refuses a typo, beside the user's variables.
-    expect(problemsOf(undefined, { HOOKLINE_KEY: "x", HOOKLINE_LOG_FROMAT: "pretty" })).toEqual([
+    expect(configProblems(undefined, { HOOKLINE_KEY: "x", HOOKLINE_LOG_FROMAT: "pretty" })).toEqual([
       "log.fromat (from environment variable HOOKLINE_LOG_FROMAT): unknown key",
     ]);
   });
@@ -295,13 +282,13 @@ port = 1
       leeway: 60_000,
     });
     expect(
-      problemsOf(`[auth.jwt]\nsecret = "${"a".repeat(32)}"\njwks_file = "b"\nissuer = 5\nkid = "x"\n`),
+      configProblems(`[auth.jwt]\nsecret = "${"a".repeat(32)}"\njwks_file = "b"\nissuer = 5\nkid = "x"\n`),
     ).toEqual([
       "auth.jwt.kid: unknown key (line 5)",
       "auth.jwt.issuer: must be a string (line 4)",
       "auth.jwt: must set exactly one of secret, public_key or jwks_file (found secret and jwks_file) (line 1)",
     ]);
-    expect(problemsOf(undefined, { HOOKLINE_AUTH_JWT_LEEWAY: "5s" })).toEqual([
+    expect(configProblems(undefined, { HOOKLINE_AUTH_JWT_LEEWAY: "5s" })).toEqual([
       "auth.jwt: must set exactly one of secret, public_key or jwks_file (none is set)",
     ]);
   });
@@ -322,7 +309,7 @@ schema = '{"type": "object", "required": ["id"]}'
       { name: "invoice.paid", description: "Paid.", schema: { type: "object", required: ["id"] } },
     ]);
     expect(
-      problemsOf(`[[event_types]]
+      configProblems(`[[event_types]]
 name = "member.added"
 
 [[event_types]]
@@ -352,7 +339,7 @@ description = "no name"
   });
 
   test("lines are found for dotted keys, inline tables and list entries", () => {
-    const problems = problemsOf(`server.port = -1
+    const problems = configProblems(`server.port = -1
 rate_limit = { per_minute = "x" }
 [auth]
 root_key = """
@@ -378,7 +365,7 @@ timeout = "1h"
   });
 
   test("a TOML syntax error is one problem with line and column", () => {
-    const problems = problemsOf(`[server]\nport = = 8080\n`);
+    const problems = configProblems(`[server]\nport = = 8080\n`);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain("invalid TOML");
     expect(problems[0]).toEndWith("(line 2, column 8)");
