@@ -159,6 +159,24 @@ describeEveryStore("claims", (getStore) => {
     expect(await claimAll(store, t + 2)).toEqual([]);
   });
 
+  test("an ingest claims with the webhook as it is now: after a rotation, the new secret and the previous one", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const w = await subscribe(store, { createdAt: t });
+    const { hook } = claimHook("send");
+    // A first ingest reads (and may keep) the tenant's webhooks; then they change.
+    await publish(store, { createdAt: t }, { claim: hook });
+    await store.rotateSecret(w.id, "whsec_rotated", t + 3_600_000, t + 1);
+    await store.updateWebhook(w.id, { headers: { "x-version": "2" } }, t + 1);
+    const { deliveries } = await publish(store, { createdAt: t + 2 }, { claim: hook });
+    expect(deliveries[0]?.claim?.delivery).toMatchObject({
+      secret: "whsec_rotated",
+      previousSecret: w.secret,
+      previousSecretExpiresAt: t + 3_600_000,
+      headers: { "x-version": "2" },
+    });
+  });
+
   test("an ingest whose hook answers 'hold' claims it too, to wait in the hand-off", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();

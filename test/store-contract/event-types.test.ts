@@ -21,6 +21,17 @@ describeEveryStore("event types", (getStore) => {
     expect(await getStore().getEventType("member.added")).toBeUndefined();
   });
 
+  test("a type created after a lookup missed it is found at once (publish, 422, create, publish again)", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    expect(await store.getEventType("member.added")).toBeUndefined();
+    await store.insertEventType(eventTypeRecord({ name: "member.added", createdAt: t }));
+    expect((await store.getEventType("member.added"))?.name).toBe("member.added");
+    expect(await store.getEventType("order.paid")).toBeUndefined();
+    await store.upsertEventTypes([eventTypeRecord({ name: "order.paid", createdAt: t })]);
+    expect((await store.getEventType("order.paid"))?.name).toBe("order.paid");
+  });
+
   test("a second type of the same name is a duplicate, and the first stays as it was", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();

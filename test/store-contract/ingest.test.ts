@@ -127,6 +127,17 @@ describeEveryStore("ingest", (getStore) => {
     expect(await store.listEvents({ limit: 10 })).toHaveLength(1);
   });
 
+  test("concurrent ingests with one key but different requests create one event; the others conflict with it", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const events = Array.from({ length: 4 }, (_, i) => eventRecord({ createdAt: t + i, idempotencyKey: "k1", requestHash: `hash-${i}` }));
+    const results = await Promise.all(events.map((event) => store.ingest({ event, idempotencySince: t })));
+    const created = results.filter((r) => r.kind === "created");
+    expect(created).toHaveLength(1);
+    const id = (created[0] as IngestResult).event.id;
+    for (const r of results.filter((x) => x.kind !== "created")) expect(r).toMatchObject({ kind: "conflict", event: { id } });
+  });
+
   test("concurrent ingests of distinct events are each created with their own deliveries", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();

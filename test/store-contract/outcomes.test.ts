@@ -150,6 +150,30 @@ describeEveryStore("outcomes", (getStore) => {
     ]);
   });
 
+  test("a webhook disabled by an outcome gets no delivery of the next event", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const c = await claimed(store, t);
+    // The fan-out has read the tenant's webhooks (and may keep them): the disable must reach it.
+    await publish(store, { createdAt: t, type: "order.paid" });
+    await store.recordOutcomes([attemptOutcome(c, { at: t + 1, result: "gone" })], t + 2, DISABLE_AFTER);
+    expect((await publish(store, { createdAt: t + 3 })).deliveries).toEqual([]);
+  });
+
+  test("an operational event reaches a webhook subscribed after an earlier one was emitted, not one disabled since", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const early = await subscribe(store, { createdAt: t, events: ["hookline.delivery.exhausted"] });
+    const first = await claimed(store, t);
+    await store.recordOutcomes([attemptOutcome(first, { at: t + 1, result: "failed" })], t + 1, DISABLE_AFTER);
+    const late = await subscribe(store, { createdAt: t + 2, events: ["hookline.delivery.exhausted"] });
+    await store.updateWebhook(early.id, { enabled: false, disabledReason: "manual" }, t + 2, "webhook disabled (manual)");
+    const second = await claimed(store, t + 3, "order.paid");
+    await store.recordOutcomes([attemptOutcome(second, { at: t + 4, result: "failed" })], t + 4, DISABLE_AFTER);
+    const [latest] = await store.listEvents({ tenantId: "acme", type: "hookline.delivery.exhausted", limit: 1 });
+    expect((await store.listEventDeliveries(latest?.id ?? "")).map((d) => d.webhookId)).toEqual([late.id]);
+  });
+
   test("a failure once the run is disable_after old disables the webhook as 'failing'; earlier ones do not", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();

@@ -102,6 +102,15 @@ describeEveryStore("sweeps", (getStore) => {
     expect(await store.disableFailingWebhooks(t, t + 200)).toEqual([]);
   });
 
+  test("a webhook the sweep disabled gets no delivery of the next event", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const w = await subscribe(store, { createdAt: t, failingSince: t });
+    expect((await publish(store, { createdAt: t })).deliveries.map((d) => d.webhookId)).toEqual([w.id]);
+    expect(await store.disableFailingWebhooks(t, t + 1)).toEqual([w.id]);
+    expect((await publish(store, { createdAt: t + 2 })).deliveries).toEqual([]);
+  });
+
   test("purging deletes finished events created before the bound with their deliveries and attempts, and counts them", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();

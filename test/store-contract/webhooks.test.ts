@@ -78,6 +78,29 @@ describeEveryStore("webhooks", (getStore) => {
     expect(await store.countWebhooks("acme")).toBe(1);
   });
 
+  test("the list narrowed to an event type holds exactly the webhooks an event of that type fans out to", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const patterns = [["*"], ["member.*"], ["member.team.*"], ["member.added"], ["hookline.*"], ["hookline.webhook.disabled"], ["webhook.test"], ["order.paid", "member_x.*"]];
+    for (const events of patterns) await subscribe(store, { createdAt: t, events });
+    const types = ["member.added", "member.team.joined", "members.added", "member_x.added", "order.paid", "hookline.webhook.disabled", "hookline.delivery.exhausted", "webhook.test"];
+    let at = t + 1;
+    for (const type of types) {
+      const listed = (await store.listWebhooks({ limit: 100, tenantId: "acme", eventType: type })).map((w) => w.id).sort();
+      const { deliveries } = await publish(store, { createdAt: at++, type });
+      expect({ type, listed }).toEqual({ type, listed: deliveries.map((d) => d.webhookId).sort() });
+    }
+  });
+
+  test("the list narrows to enabled or disabled webhooks", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const on = await subscribe(store, { createdAt: t });
+    const off = await subscribe(store, { createdAt: t + 1, enabled: false });
+    expect((await store.listWebhooks({ limit: 10, enabled: true })).map((w) => w.id)).toEqual([on.id]);
+    expect((await store.listWebhooks({ limit: 10, enabled: false })).map((w) => w.id)).toEqual([off.id]);
+  });
+
   test("an update applies the changes, keeps the other fields, and returns the webhook as stored", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();
