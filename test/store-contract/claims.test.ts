@@ -97,6 +97,16 @@ describeEveryStore("claims", (getStore) => {
     expect(claims.map((c) => c.id)).toEqual(other.ids);
   });
 
+  test("a test event to a disabled webhook is not kept behind another webhook's backlog at its cap either", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const slow = await backlog(store, t, 80);
+    const off = await subscribe(store, { createdAt: t, enabled: false, events: ["order.paid"] });
+    const { deliveries } = await publish(store, { createdAt: t + 1, type: "webhook.test" }, { onlyWebhookId: off.id });
+    const claims = await claimAll(store, t + 1, { limit: 4, perWebhookCap: 2, inflight: new Map([[slow.webhookId, 2]]) });
+    expect(claims.map((c) => c.id)).toEqual(deliveries.map((d) => d.id));
+  });
+
   test("a claim shares its limit among webhooks with due work, the least busy first", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();
