@@ -7,12 +7,14 @@ import { describeEveryStore } from "./describe-store.ts";
 import { timeAfterIssuedIds } from "./records.ts";
 import { claimAll, deliveryOf, LEASE_MS, publish, subscribe } from "./steps.ts";
 
-/** `n` due deliveries to each of the given webhooks (one event per delivery, one type per webhook). */
+let backlogs = 0;
+
+/** A new webhook with `n` deliveries due at `at` (one event each, of a type only it subscribes to). */
 async function backlog(store: Store, at: number, n: number, tenantId = "acme"): Promise<{ webhookId: string; ids: string[] }> {
-  const w = await subscribe(store, { createdAt: at, tenantId, events: [`t${at}.${n}.x`] });
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push(((await publish(store, { createdAt: at, tenantId, type: `t${at}.${n}.x` })).deliveries[0] as NewDelivery).id);
-  return { webhookId: w.id, ids };
+  const type = `backlog${++backlogs}.x`;
+  const w = await subscribe(store, { createdAt: at, tenantId, events: [type] });
+  const published = await Promise.all(Array.from({ length: n }, () => publish(store, { createdAt: at, tenantId, type })));
+  return { webhookId: w.id, ids: published.map((p) => (p.deliveries[0] as NewDelivery).id) };
 }
 
 const byWebhook = (claims: { webhookId: string }[]) => {
@@ -70,12 +72,28 @@ describeEveryStore("claims", (getStore) => {
     expect(await claimAll(store, t + LEASE_MS - 1)).toEqual([]);
   });
 
+  test("concurrent claims never hand out the same delivery twice", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    const a = await backlog(store, t, 10);
+    const b = await backlog(store, t, 10);
+    const claims = (await Promise.all(Array.from({ length: 4 }, () => claimAll(store, t, { limit: 8 })))).flat();
+    const ids = claims.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // A claim that lost a row to another may come back short; what is left is still there.
+    const rest = (await claimAll(store, t)).map((c) => c.id);
+    expect([...ids, ...rest].sort()).toEqual([...a.ids, ...b.ids].sort());
+  });
+
   test("a claim takes at most its limit, the longest due first", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();
-    const { ids } = await backlog(store, t, 5);
-    expect((await claimAll(store, t, { limit: 2 })).map((c) => c.id)).toEqual(ids.slice(0, 2));
-    expect(await claimAll(store, t, { limit: 0 })).toEqual([]);
+    await subscribe(store, { createdAt: t });
+    // Due one after the other: a claim takes them in that order.
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await publish(store, { createdAt: t + i })).deliveries[0]?.id ?? "");
+    expect((await claimAll(store, t + 10, { limit: 2 })).map((c) => c.id)).toEqual(ids.slice(0, 2));
+    expect(await claimAll(store, t + 10, { limit: 0 })).toEqual([]);
   });
 
   test("the per-webhook cap holds, counting what is already in flight", async () => {

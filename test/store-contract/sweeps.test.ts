@@ -42,14 +42,14 @@ describeEveryStore("sweeps", (getStore) => {
     const t = timeAfterIssuedIds();
     await subscribe(store, { createdAt: t });
     const short = (await publish(store, { createdAt: t })).deliveries[0]?.id ?? "";
-    const long = (await publish(store, { createdAt: t })).deliveries[0]?.id ?? "";
-    await claimAll(store, t, { limit: 1, leaseMs: 1_000 });
-    await claimAll(store, t, { limit: 1, leaseMs: 5_000 });
+    const long = (await publish(store, { createdAt: t + 1 })).deliveries[0]?.id ?? "";
+    await claimAll(store, t, { leaseMs: 1_000 });
+    await claimAll(store, t + 1, { leaseMs: 5_000 });
     expect(await store.recoverExpiredLeases(t + 1_000)).toBe(1);
     expect(await deliveryOf(store, short)).toMatchObject({ status: "pending", nextAttemptAt: t + 1_000 });
     expect((await deliveryOf(store, long)).status).toBe("delivering");
-    expect(await store.recoverExpiredLeases(t + 4_999)).toBe(0);
-    expect(await store.recoverExpiredLeases(t + 5_000)).toBe(1);
+    expect(await store.recoverExpiredLeases(t + 5_000)).toBe(0);
+    expect(await store.recoverExpiredLeases(t + 5_001)).toBe(1);
   });
 
   test("the next due time is the earliest nextAttemptAt of pending deliveries, due yet or not", async () => {
