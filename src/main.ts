@@ -10,7 +10,8 @@ import { secretsCommand } from "./cli/secrets.ts";
 import { USAGE } from "./cli/usage.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
-import { openMigrated, startServer } from "./server.ts";
+import { migrateDatabase } from "./db/open.ts";
+import { startServer } from "./server.ts";
 import { StartupError } from "./startup-error.ts";
 import { VERSION } from "./version.ts";
 
@@ -83,8 +84,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`configuration OK (${file ?? "built-in defaults"}); database: ${config.database.path}\n`);
       return 0;
     case "migrate": {
-      const { sqlite, applied } = openMigrated(config);
-      sqlite.close();
+      const applied = migrateDatabase(config);
       process.stdout.write(`applied ${applied} migration(s) to ${config.database.path}\n`);
       return 0;
     }

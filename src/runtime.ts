@@ -1,18 +1,13 @@
-import type { Database } from "bun:sqlite";
 import type { ApiDeps } from "./api/deps.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { Config } from "./config/types.ts";
-import { checkStoredSecrets, type StoredSecrets } from "./db/secrets-migration.ts";
-import { createSqliteStore } from "./db/sqlite-store.ts";
-import { localWriter, type Writer } from "./db/writer/ops.ts";
-import { startWriterThread } from "./db/writer/thread.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
 import { createHttpPool, type HttpPool } from "./delivery/http-pool.ts";
 import { createFetchSender, createSender, type FetchLike, type Sender } from "./delivery/sender.ts";
 import { type Clock, systemClock } from "./domain/clock.ts";
 import { type Resolver, systemResolver } from "./domain/destination.ts";
-import { createSecretBox } from "./domain/secret-box.ts";
+import type { Store } from "./domain/store.ts";
 import type { Logger } from "./observability/logger.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { VERSION } from "./version.ts";
@@ -32,42 +27,20 @@ export interface RuntimeOptions {
 export interface Runtime {
   deps: ApiDeps;
   dispatcher: Dispatcher;
-  /** Where the hot-path writes run (the store closes it). */
-  writer: Writer;
   /** Closes idle outbound connections; after the dispatcher has stopped. */
   closeOutbound(): void;
-  /** How webhook secrets are stored, for the start-up warning. */
-  secretsAtRest: StoredSecrets & { keyConfigured: boolean };
 }
 
 /**
- * Wires the store, the dispatcher and the API's dependencies around one open database. The
- * server and the tests build Hookline the same way; only the seams (clock, resolver, fetch)
+ * Wires the dispatcher and the API's dependencies around an open store (db/open-store.ts: the
+ * store is opened, migrated and its secrets checked there, and closed by whoever opened it).
+ * The server and the tests build Hookline the same way; only the seams (clock, resolver, fetch)
  * differ.
  */
-export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOptions): Runtime {
+export function createRuntime(config: Config, store: Store, opts: RuntimeOptions): Runtime {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
   const resolver = opts.resolver ?? systemResolver;
-  // Secrets are encrypted at rest when security.encryption_key is set. A database whose secrets
-  // the key cannot read (no key, another key) is refused here, before anything is sent.
-  const secrets = createSecretBox(config.security.encryption_key);
-  const stored = checkStoredSecrets(sqlite, secrets);
-  // The hot-path writes on a thread of their own with a second connection; an in-memory
-  // database cannot be shared with one, so it keeps them on this connection.
-  const writer =
-    config.database.path === ":memory:" || config.database.path === ""
-      ? localWriter(sqlite, secrets)
-      : startWriterThread(
-          {
-            path: config.database.path,
-            synchronous: config.database.synchronous,
-            busyTimeoutMs: config.database.busy_timeout,
-            encryptionKey: config.security.encryption_key,
-          },
-          (why) => logger.error({ why }, "the database writer thread was lost; writes answer 503 until it is replaced (in 1 s)"),
-        );
-  const store = createSqliteStore(sqlite, { secrets, writer });
   const outbound = opts.send ? { send: opts.send } : outboundSender(config, opts.fetch);
   // The dispatcher is created below; the metrics ask it for in-flight counts only at scrape time.
   let inFlight = () => 0;
@@ -110,13 +83,7 @@ export function createRuntime(config: Config, sqlite: Database, opts: RuntimeOpt
       return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
     },
   };
-  return {
-    deps,
-    dispatcher,
-    writer,
-    closeOutbound: () => outbound.pool?.close(),
-    secretsAtRest: { ...stored, keyConfigured: secrets.enabled },
-  };
+  return { deps, dispatcher, closeOutbound: () => outbound.pool?.close() };
 }
 
 /** An injected fetch (tests standing in for the network) wins; otherwise `delivery.client`. */

@@ -1,12 +1,9 @@
-import type { Database } from "bun:sqlite";
-import { dirname, resolve } from "node:path";
 import { type App, createApp } from "./api/app.ts";
 import { ensureAdminAccess } from "./bootstrap.ts";
 import type { Config } from "./config/types.ts";
-import { exposed, octal } from "./db/files.ts";
+import { octal } from "./db/files.ts";
 import { acquireInstanceLock, type InstanceLock, InstanceLockedError } from "./db/instance-lock.ts";
-import { applyMigrations } from "./db/migrate.ts";
-import { openDatabase } from "./db/open.ts";
+import { type OpenedStore, openStore } from "./db/open-store.ts";
 import type { FetchLike } from "./delivery/sender.ts";
 import { startSweep } from "./delivery/sweep.ts";
 import type { Clock } from "./domain/clock.ts";
@@ -22,20 +19,6 @@ export interface RunningServer {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-export function openMigrated(config: Config): { sqlite: Database; applied: number } {
-  const sqlite = openDatabase({
-    path: config.database.path,
-    synchronous: config.database.synchronous,
-    busyTimeoutMs: config.database.busy_timeout,
-  });
-  try {
-    return { sqlite, applied: applyMigrations(sqlite).applied };
-  } catch (err) {
-    sqlite.close();
-    throw err;
-  }
 }
 
 export async function startServer(
@@ -63,25 +46,20 @@ async function start(
   lock: InstanceLock | undefined,
   undo: (() => Promise<void> | void)[],
 ): Promise<RunningServer> {
-  const { sqlite, applied } = openMigrated(config);
-  if (applied > 0) logger.info({ applied, path: config.database.path }, "database migrated");
-  warnIfExposed(config, lock, logger);
-  // Throws, before anything is sent, when the database holds encrypted secrets the key cannot read.
-  let runtime: ReturnType<typeof createRuntime>;
-  try {
-    runtime = createRuntime(config, sqlite, { ...opts, logger });
-  } catch (err) {
-    sqlite.close();
-    throw err;
-  }
-  const { deps, dispatcher, secretsAtRest, closeOutbound } = runtime;
+  // The file, its schema, the writer and the check that the key reads the stored secrets
+  // (which throws, before anything is sent, when the database holds some the key cannot read).
+  const opened = await openStore(config, { logger });
+  undo.push(() => opened.close());
+  if (opened.migrationsApplied > 0) logger.info({ applied: opened.migrationsApplied, path: config.database.path }, "database migrated");
+  warnIfExposed(opened, logger);
+  const { deps, dispatcher, closeOutbound } = createRuntime(config, opened.store, { ...opts, logger });
   const { store, clock } = deps;
-  undo.push(() => store.close());
-  if (!secretsAtRest.keyConfigured) {
+  const secretsAtRest = opened.secretsAtRest;
+  if (secretsAtRest && !secretsAtRest.keyConfigured) {
     logger.warn(
       "webhook secrets (signing secrets and secret header values) are stored in plaintext: set security.encryption_key (or HOOKLINE_SECURITY_ENCRYPTION_KEY) to 32 random bytes, e.g. `openssl rand -base64 32`, restart, then run `hookline secrets encrypt`",
     );
-  } else if (secretsAtRest.plaintext) {
+  } else if (secretsAtRest?.plaintext) {
     logger.warn("some webhook secrets (signing secrets or secret header values) are still stored in plaintext: run `hookline secrets encrypt`");
   }
   if (config.delivery.client === "fetch" && config.delivery.concurrency > 256) {
@@ -135,7 +113,7 @@ async function start(
         memory.stop();
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
         closeOutbound();
-        await store.close();
+        await opened.close();
         lock?.release();
         logger.info("hookline stopped");
       })();
@@ -209,13 +187,11 @@ function listenError(err: unknown, config: Config): unknown {
  * An existing data folder or database file that others may read is the operator's choice and
  * is not changed (only what Hookline creates is made owner-only): it is said, once, at start.
  */
-function warnIfExposed(config: Config, lock: InstanceLock | undefined, logger: Logger): void {
-  if (!lock) return;
-  const db = resolve(config.database.path);
-  for (const { path, mode } of exposed([dirname(db), db])) {
+function warnIfExposed(opened: OpenedStore, logger: Logger): void {
+  for (const { path, mode, suggested } of opened.exposed) {
     logger.warn(
       { path, mode: octal(mode) },
-      `${path} is accessible to other users: it holds webhook signing secrets and API key hashes; consider chmod ${path === db ? "600" : "700"}`,
+      `${path} is accessible to other users: it holds webhook signing secrets and API key hashes; consider chmod ${suggested.toString(8)}`,
     );
   }
 }

@@ -1,11 +1,10 @@
 import { parseDuration } from "../lib/duration.ts";
 import type { Config } from "../config/types.ts";
-import { createSqliteStore } from "../db/sqlite-store.ts";
+import { openStore } from "../db/open-store.ts";
 import { systemClock, toIso } from "../domain/clock.ts";
 import { DomainError } from "../domain/errors.ts";
 import { createKey, renderKey, revokeKey } from "../domain/keys.ts";
 import { quoteText } from "../observability/quote.ts";
-import { openMigrated } from "../server.ts";
 
 export interface KeysArgs {
   action: string | undefined;
@@ -19,8 +18,9 @@ export interface KeysArgs {
 
 /** `hookline keys …`: works beside a running server (WAL; revocations are seen on the next request). */
 export async function keysCommand(config: Config, args: KeysArgs): Promise<number> {
-  const { sqlite } = openMigrated(config);
-  const store = createSqliteStore(sqlite);
+  // As a tool beside the server: migrated, no writer thread, webhook secrets never read.
+  const opened = await openStore(config, { purpose: "tool" });
+  const { store } = opened;
   const deps = { store, clock: systemClock };
   try {
     switch (args.action) {
@@ -88,6 +88,6 @@ export async function keysCommand(config: Config, args: KeysArgs): Promise<numbe
     }
     throw err;
   } finally {
-    await store.close();
+    await opened.close();
   }
 }

@@ -1,7 +1,6 @@
 import type { Config } from "../config/types.ts";
-import { encryptStoredSecrets } from "../db/secrets-migration.ts";
+import { encryptDatabaseSecrets } from "../db/secrets-migration.ts";
 import { createSecretBox, SecretKeyError } from "../domain/secret-box.ts";
-import { openMigrated } from "../server.ts";
 import { progressLine } from "./progress.ts";
 
 export interface SecretsArgs {
@@ -25,10 +24,9 @@ export async function secretsCommand(config: Config, args: SecretsArgs): Promise
     return 2;
   }
   const secrets = createSecretBox(config.security.encryption_key);
-  const { sqlite } = openMigrated(config);
   const progress = progressLine(process.stderr);
   try {
-    const result = encryptStoredSecrets(sqlite, secrets, {
+    const result = encryptDatabaseSecrets(config, secrets, {
       batchSize: 500,
       onProgress: progress.enabled ? (done, total) => progress.update(`encrypted ${done}/${total}`) : undefined,
     });
@@ -54,7 +52,5 @@ export async function secretsCommand(config: Config, args: SecretsArgs): Promise
       return 2;
     }
     throw err;
-  } finally {
-    sqlite.close();
   }
 }

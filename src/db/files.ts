@@ -41,13 +41,18 @@ export function createPrivateFile(path: string): boolean {
   return true;
 }
 
+/** Whether a database path names a file (not `:memory:`, nor a `file:` URI SQLite resolves itself). */
+export function isDatabaseFile(path: string): boolean {
+  return !(path === ":memory:" || path === "" || path.startsWith("file:"));
+}
+
 /**
  * The database's folder and file, for a SQLite path: the folder created owner-only if missing,
  * the file created 0600 if missing. SQLite creates `-wal` and `-shm` with the database file's
  * mode, so they are 0600 too.
  */
 export function prepareDatabaseFile(path: string): void {
-  if (path === ":memory:" || path === "" || path.startsWith("file:")) return;
+  if (!isDatabaseFile(path)) return;
   ensurePrivateFolder(dirname(resolve(path)));
   createPrivateFile(path);
 }

@@ -11,7 +11,7 @@
 // server, as documented.
 import { Database } from "bun:sqlite";
 import { dirname, resolve } from "node:path";
-import { createPrivateFile, ensurePrivateFolder } from "./files.ts";
+import { createPrivateFile, ensurePrivateFolder, isDatabaseFile } from "./files.ts";
 
 export class InstanceLockedError extends Error {
   constructor(
@@ -36,7 +36,7 @@ const held = new Set<Database>();
 
 /** `<database>.lock`, absolute; undefined for an in-memory database (nothing to share). */
 export function lockFileFor(databasePath: string): string | undefined {
-  if (databasePath === ":memory:" || databasePath === "" || databasePath.startsWith("file:")) return undefined;
+  if (!isDatabaseFile(databasePath)) return undefined;
   return `${resolve(databasePath)}.lock`;
 }
 

@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
-import type { Synchronous } from "../config/types.ts";
+import type { Config, Synchronous } from "../config/types.ts";
 import { prepareDatabaseFile } from "./files.ts";
+import { applyMigrations } from "./migrate.ts";
 
 export interface OpenOptions {
   path: string;
@@ -32,4 +33,30 @@ export function openDatabase(opts: OpenOptions): Database {
   sqlite.run("PRAGMA cache_size = -32768");
   sqlite.run("PRAGMA temp_store = MEMORY");
   return sqlite;
+}
+
+/**
+ * The configured database, open and migrated: for the SQLite tools (`migrate`, `secrets
+ * encrypt`) and tests that look at the file. The connection is the caller's to close; a
+ * failed migration closes it.
+ */
+export function openMigrated(config: Config): { sqlite: Database; applied: number } {
+  const sqlite = openDatabase({
+    path: config.database.path,
+    synchronous: config.database.synchronous,
+    busyTimeoutMs: config.database.busy_timeout,
+  });
+  try {
+    return { sqlite, applied: applyMigrations(sqlite).applied };
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+}
+
+/** `hookline migrate`: brings the schema up to date; how many migrations it applied. */
+export function migrateDatabase(config: Config): number {
+  const { sqlite, applied } = openMigrated(config);
+  sqlite.close();
+  return applied;
 }

@@ -2,8 +2,10 @@
 // headers): the start-up check that the configured key reads what the database holds, and the
 // in-place migration of plaintext ones (`hookline secrets encrypt`).
 import type { Database } from "bun:sqlite";
+import type { Config } from "../config/types.ts";
 import type { SecretBox } from "../domain/secret-box.ts";
 import { openHeaders, SECRET_HEADER_WORDS, sealPlaintextHeaders } from "../domain/webhooks/secret-headers.ts";
+import { openMigrated } from "./open.ts";
 
 /**
  * The SQL twin of `isSecretHeaderName` for a json_each row of `headers` (names are stored
@@ -55,6 +57,21 @@ export interface EncryptResult {
   walTruncated: boolean;
 }
 
+export interface EncryptOptions {
+  batchSize?: number;
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+/** `hookline secrets encrypt`: `encryptStoredSecrets` on the configured database, opened (and migrated) for the run. */
+export function encryptDatabaseSecrets(config: Config, secrets: SecretBox, opts: EncryptOptions = {}): EncryptResult {
+  const { sqlite } = openMigrated(config);
+  try {
+    return encryptStoredSecrets(sqlite, secrets, opts);
+  } finally {
+    sqlite.close();
+  }
+}
+
 /**
  * Encrypts every plaintext secret and previous secret in place, `batchSize` webhooks per
  * transaction, so a running server (with the same key) keeps working meanwhile. Idempotent:
@@ -64,7 +81,7 @@ export interface EncryptResult {
 export function encryptStoredSecrets(
   sqlite: Database,
   secrets: SecretBox,
-  opts: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  opts: EncryptOptions = {},
 ): EncryptResult {
   if (!secrets.enabled) throw new Error("security.encryption_key is not set: there is no key to encrypt with");
   checkStoredSecrets(sqlite, secrets);

@@ -14,8 +14,9 @@ import { encryptStoredSecrets } from "../../src/db/secrets-migration.ts";
 import { createSecretBox, KEY_MISMATCH, KEY_MISSING, SecretKeyError } from "../../src/domain/secret-box.ts";
 import { newId } from "../../src/lib/ids.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { openMigrated } from "../../src/db/open.ts";
+import { openSqliteStore } from "../../src/db/open-store.ts";
 import { createRuntime } from "../../src/runtime.ts";
-import { openMigrated } from "../../src/server.ts";
 import {
   cleanupAfterEach,
   createEventTypes,
@@ -255,13 +256,8 @@ describe("an existing plaintext database", () => {
   /** A runtime on the copied file, as `serve` builds it. */
   function runtimeAt(key?: string) {
     const config: Config = testConfig({ security: { ...BASE, ...(key ? { encryption_key: key } : {}) } }, db);
-    const { sqlite } = openMigrated(config);
-    try {
-      return { sqlite, ...createRuntime(config, sqlite, { logger: createLogger("silent"), resolver: publicResolver }) };
-    } catch (err) {
-      sqlite.close();
-      throw err;
-    }
+    const opened = openSqliteStore(config);
+    return { ...opened, ...createRuntime(config, opened.store, { logger: createLogger("silent"), resolver: publicResolver }) };
   }
 
   test("`secrets encrypt` without a key refuses with exit 2 and changes nothing", async () => {

@@ -14,7 +14,7 @@ import { storageProblem } from "../../src/db/store/sqlite-errors.ts";
 import { startWriterThread } from "../../src/db/writer/thread.ts";
 import { StorageUnavailableError } from "../../src/domain/errors.ts";
 import { createSecretBox } from "../../src/domain/secret-box.ts";
-import { openMigrated } from "../../src/server.ts";
+import { openMigrated } from "../../src/db/open.ts";
 import type { Clock } from "../../src/domain/clock.ts";
 import type { IngestClaim } from "../../src/domain/store.ts";
 import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "../support/fixtures.ts";

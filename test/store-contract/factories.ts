@@ -12,7 +12,7 @@ import { localWriter } from "../../src/db/writer/ops.ts";
 import { startWriterThread } from "../../src/db/writer/thread.ts";
 import { createSecretBox } from "../../src/domain/secret-box.ts";
 import type { Store } from "../../src/domain/store.ts";
-import { openMigrated } from "../../src/server.ts";
+import { openMigrated } from "../../src/db/open.ts";
 
 export interface OpenedStore {
   store: Store;

@@ -1,5 +1,7 @@
 // Factories for tests: a fresh migrated SQLite file per harness, the real Elysia app, and a
-// real HTTP server on a loopback port when a test wants sockets.
+// real HTTP server on a loopback port when a test wants sockets. The store is opened as `serve`
+// opens it (db/open-store.ts), through `openSqliteStore`: the same open, with the SQLite handles
+// (the main connection, the writer) left on for the tests that look at the file or refuse writes.
 import type { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +10,7 @@ import { createApp } from "../../src/api/app.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
+import { openSqliteStore } from "../../src/db/open-store.ts";
 import type { Writer } from "../../src/db/writer/ops.ts";
 import type { Dispatcher } from "../../src/delivery/dispatcher.ts";
 import type { FetchLike, Sender } from "../../src/delivery/sender.ts";
@@ -17,7 +20,6 @@ import { createKey } from "../../src/domain/keys.ts";
 import type { Role } from "../../src/domain/principal.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createRuntime, maxRequestBodySize } from "../../src/runtime.ts";
-import { openMigrated } from "../../src/server.ts";
 
 export const ROOT_KEY = "test-root-key-0123456789abcdef";
 
@@ -43,7 +45,11 @@ export interface Harness {
   deps: ApiDeps;
   /** Not started unless `autoDispatch`: tests drive it with `dispatchOnce(now)`. */
   dispatcher: Dispatcher;
-  /** The main thread's connection, for tests that inspect the storage (the writer thread has its own). */
+  /**
+   * The store's own main-thread connection (reads, management writes), for tests that inspect the
+   * storage; the writer thread has its own. The store's, not a second one: `refuseWrites` must
+   * reach the connection the store writes on.
+   */
   sqlite: Database;
   app: ReturnType<typeof createApp>;
   dir: string;
@@ -68,9 +74,10 @@ export async function harness(
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hookline-test-"));
   const config = testConfig(overrides, join(dir, "hookline.db"));
-  const { sqlite } = openMigrated(config);
+  const opened = openSqliteStore(config, { logger: createLogger("silent") });
+  const { sqlite, writer } = opened;
   let closed = false;
-  const { deps, dispatcher, writer, closeOutbound } = createRuntime(config, sqlite, {
+  const { deps, dispatcher, closeOutbound } = createRuntime(config, opened.store, {
     logger: createLogger("silent"),
     resolver: extra.resolver ?? publicResolver,
     random: extra.random ?? (() => 0.5),
@@ -79,7 +86,6 @@ export async function harness(
     ...(extra.send ? { send: extra.send } : {}),
     ...(extra.handoffMax ? { handoffMax: extra.handoffMax } : {}),
   });
-  const store = deps.store;
   if (extra.autoDispatch) dispatcher.start();
   const app = createApp(deps);
   const http = Bun.serve({
@@ -123,7 +129,7 @@ export async function harness(
       await http.stop(true);
       await dispatcher.stop(0);
       closeOutbound();
-      await store.close();
+      await opened.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
