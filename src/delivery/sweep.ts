@@ -68,7 +68,8 @@ export async function sweepOnce(deps: SweepDeps, now: number = deps.clock.now())
       : 0;
   const keysCleared = await store.clearIdempotencyKeys(now - config.events.idempotency_window, MAX_PER_SWEEP);
   // Deleted rows leave free pages: give a bounded number back per sweep (4 MiB at 4 KiB pages).
-  const pagesReclaimed = await store.reclaimSpace(1024);
+  // Only a store kept in a file it can shrink has this (SQLite); others reclaim space themselves.
+  const pagesReclaimed = store.reclaimSpace ? await store.reclaimSpace(1024) : 0;
   const counts = { ...purged, payloads: payloadsPruned, idempotency_keys: keysCleared };
   deps.metrics.recordPurge(counts);
   // One line per sweep that removed something, so an operator sees retention at work (and what

@@ -1,56 +1,23 @@
 // The storage seam (DESIGN.md "Storage seam"). Domain and delivery code talk only to this
 // interface; every method is async and does its own transaction, so a PostgreSQL store for
-// several replicas can be added beside the SQLite one without touching the callers.
+// several replicas can be added beside the SQLite one without touching the callers. What only
+// one kind of store can do is an optional method (`reclaimSpace`): callers check for it.
 import type { PageRequest } from "./pagination.ts";
-import type { Role } from "./principal.ts";
+import type {
+  ApiKeyRecord,
+  AttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  EventRecord,
+  EventTypeRecord,
+  PurgedRows,
+  StoreGauges,
+  WebhookChanges,
+  WebhookRecord,
+  WebhookStatsRecord,
+} from "./store-records.ts";
 
-export interface ApiKeyRecord {
-  id: string;
-  tenantId: string;
-  role: Role;
-  name: string;
-  prefix: string;
-  hash: string;
-  createdAt: number;
-  revokedAt: number | null;
-  /** Null: the key never expires. */
-  expiresAt: number | null;
-}
-
-export interface EventTypeRecord {
-  name: string;
-  description: string;
-  schema: Record<string, unknown> | null;
-  archived: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface WebhookRecord {
-  id: string;
-  tenantId: string;
-  url: string;
-  events: string[];
-  description: string;
-  headers: Record<string, string>;
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  failureCount: number;
-  failingSince: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** Fields a PATCH may change, already validated. */
-export type WebhookChanges = Partial<
-  Pick<
-    WebhookRecord,
-    "url" | "events" | "description" | "headers" | "enabled" | "disabledReason" | "failureCount" | "failingSince"
-  >
->;
+export * from "./store-records.ts";
 
 export interface WebhookFilter extends PageRequest {
   tenantId?: string;
@@ -65,47 +32,14 @@ export interface KeyFilter extends PageRequest {
 
 export type WriteResult = { ok: true } | { ok: false; reason: "duplicate" };
 
-export const DELIVERY_STATUSES = ["pending", "delivering", "succeeded", "failed"] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-export interface EventRecord {
-  id: string;
-  tenantId: string;
-  type: string;
-  /** The exact body every receiver gets, byte-identical on every retry. */
-  payload: string;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  createdAt: number;
+/** A limit the insert checks in its own transaction, so concurrent writers cannot overshoot it. */
+export interface WebhookQuota {
+  /** Webhooks a tenant may have, enabled or not (security.max_webhooks_per_tenant). */
+  maxPerTenant: number;
 }
 
-export interface DeliveryRecord {
-  id: string;
-  eventId: string;
-  webhookId: string;
-  tenantId: string;
-  eventType: string;
-  status: DeliveryStatus;
-  attemptsCount: number;
-  retryBase: number;
-  retryStartedAt: number | null;
-  nextAttemptAt: number | null;
-  leaseExpiresAt: number | null;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface AttemptRecord {
-  deliveryId: string;
-  n: number;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  responseBody: string | null;
-  error: string | null;
-}
+/** "quota": the tenant already has `count` webhooks, at least `maxPerTenant`; nothing was written. */
+export type WebhookInsertResult = WriteResult | { ok: false; reason: "quota"; count: number };
 
 /** A delivery just created by a fan-out, as handed to the dispatcher after the commit. */
 export interface NewDelivery {
@@ -216,37 +150,6 @@ export interface EventFilter extends PageRequest {
   type?: string;
 }
 
-/** Database state for /metrics, read at scrape time. */
-export interface StoreGauges {
-  /** Pending deliveries per age bucket (lt_1m, 1m_10m, 10m_1h, 1h_1d, gt_1d). */
-  pendingByAge: Record<string, number>;
-  oldestPendingCreatedAt: number | null;
-  /** The earliest next_attempt_at among pending deliveries that are due. */
-  oldestDueAt: number | null;
-  webhooksEnabled: number;
-  webhooksDisabled: number;
-  databaseBytes: number;
-  walBytes: number;
-}
-
-/** What one retention batch deleted: events, and the deliveries and attempts that went with them. */
-export interface PurgedRows {
-  events: number;
-  deliveries: number;
-  attempts: number;
-}
-
-/** GET /v1/webhooks/{id}/stats over a window. */
-export interface WebhookStatsRecord {
-  attempts: number;
-  succeeded: number;
-  /** Attempt durations (ms) at the 50th and 95th percentile; null without attempts. */
-  p50Ms: number | null;
-  p95Ms: number | null;
-  oldestPendingCreatedAt: number | null;
-  nextAttemptAt: number | null;
-}
-
 export interface Store {
   insertKey(key: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -267,7 +170,12 @@ export interface Store {
   /** Declared in the config file: created, or their description and schema brought up to date. */
   upsertEventTypes(records: EventTypeRecord[]): Promise<void>;
 
-  insertWebhook(record: WebhookRecord): Promise<WriteResult>;
+  /**
+   * Inserts the webhook unless its tenant has one for the same URL ("duplicate") or, given a
+   * quota, already has `maxPerTenant` of them ("quota", checked first): the count and the insert
+   * are one transaction that holds against concurrent writers (other processes included).
+   */
+  insertWebhook(record: WebhookRecord, quota?: WebhookQuota): Promise<WebhookInsertResult>;
   /** Webhooks of the tenant, enabled or not (for security.max_webhooks_per_tenant). */
   countWebhooks(tenantId: string): Promise<number>;
   getWebhook(id: string): Promise<WebhookRecord | undefined>;
@@ -328,8 +236,11 @@ export interface Store {
   clearIdempotencyKeys(before: number, limit: number): Promise<number>;
   /** Drops the payload of up to `limit` events created before `before` whose deliveries are all finished. */
   prunePayloads(before: number, limit: number): Promise<number>;
-  /** Gives up to `maxPages` free pages back to the file system; how many it freed. */
-  reclaimSpace(maxPages: number): Promise<number>;
+  /**
+   * Gives up to `maxPages` free pages back to the file system; how many it freed. Only a store
+   * kept in a file it can shrink has it (SQLite's incremental vacuum); the sweep skips it otherwise.
+   */
+  reclaimSpace?(maxPages: number): Promise<number>;
 
   gauges(now: number): Promise<StoreGauges>;
   webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;

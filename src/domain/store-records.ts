@@ -1,0 +1,125 @@
+// The records the Store port (store.ts) reads and writes: plain data, the same whichever store
+// holds them. Times are epoch milliseconds; ids are time-sortable strings (lib/ids.ts).
+import type { Role } from "./principal.ts";
+
+export interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  role: Role;
+  name: string;
+  prefix: string;
+  hash: string;
+  createdAt: number;
+  revokedAt: number | null;
+  /** Null: the key never expires. */
+  expiresAt: number | null;
+}
+
+export interface EventTypeRecord {
+  name: string;
+  description: string;
+  schema: Record<string, unknown> | null;
+  archived: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WebhookRecord {
+  id: string;
+  tenantId: string;
+  url: string;
+  events: string[];
+  description: string;
+  headers: Record<string, string>;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  failureCount: number;
+  failingSince: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Fields a PATCH may change, already validated. */
+export type WebhookChanges = Partial<
+  Pick<
+    WebhookRecord,
+    "url" | "events" | "description" | "headers" | "enabled" | "disabledReason" | "failureCount" | "failingSince"
+  >
+>;
+
+export const DELIVERY_STATUSES = ["pending", "delivering", "succeeded", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface EventRecord {
+  id: string;
+  tenantId: string;
+  type: string;
+  /** The exact body every receiver gets, byte-identical on every retry. */
+  payload: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  createdAt: number;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  eventId: string;
+  webhookId: string;
+  tenantId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attemptsCount: number;
+  retryBase: number;
+  retryStartedAt: number | null;
+  nextAttemptAt: number | null;
+  leaseExpiresAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  n: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+}
+
+/** Database state for /metrics, read at scrape time. */
+export interface StoreGauges {
+  /** Pending deliveries per age bucket (lt_1m, 1m_10m, 10m_1h, 1h_1d, gt_1d). */
+  pendingByAge: Record<string, number>;
+  oldestPendingCreatedAt: number | null;
+  /** The earliest next_attempt_at among pending deliveries that are due. */
+  oldestDueAt: number | null;
+  webhooksEnabled: number;
+  webhooksDisabled: number;
+  /** Bytes of the database file and of its write-ahead log: a store kept in files has them, others may not. */
+  databaseBytes?: number;
+  walBytes?: number;
+}
+
+/** What one retention batch deleted: events, and the deliveries and attempts that went with them. */
+export interface PurgedRows {
+  events: number;
+  deliveries: number;
+  attempts: number;
+}
+
+/** GET /v1/webhooks/{id}/stats over a window. */
+export interface WebhookStatsRecord {
+  attempts: number;
+  succeeded: number;
+  /** Attempt durations (ms) at the 50th and 95th percentile; null without attempts. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  oldestPendingCreatedAt: number | null;
+  nextAttemptAt: number | null;
+}
