@@ -5,8 +5,9 @@ import { openHeaders, sealHeaders } from "../../domain/webhooks/secret-headers.t
 import type {
   WebhookChanges,
   WebhookFilter,
+  WebhookInsertResult,
+  WebhookQuota,
   WebhookRecord,
-  WriteResult,
 } from "../../domain/store.ts";
 import { deliveries, webhooks } from "../schema/index.ts";
 import { isUniqueViolation } from "./sqlite-errors.ts";
@@ -37,21 +38,36 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
   }
 
   return {
-    async insertWebhook(record: WebhookRecord): Promise<WriteResult> {
-      changed();
+    async insertWebhook(record: WebhookRecord, quota?: WebhookQuota): Promise<WebhookInsertResult> {
+      // Sealed before the transaction: the write lock is held for the count and the insert only.
+      const sealed = {
+        ...record,
+        headers: sealHeaders(record.headers, secrets),
+        secret: secrets.encrypt(record.secret),
+        previousSecret: record.previousSecret === null ? null : secrets.encrypt(record.previousSecret),
+      };
+      let result: WebhookInsertResult;
       try {
-        const sealed = {
-          ...record,
-          headers: sealHeaders(record.headers, secrets),
-          secret: secrets.encrypt(record.secret),
-          previousSecret: record.previousSecret === null ? null : secrets.encrypt(record.previousSecret),
-        };
-        db.insert(webhooks).values(sealed).run();
-        return { ok: true };
+        // IMMEDIATE: the write lock before the count, so another connection (the CLI, another
+        // process on the file) cannot insert between this count and this insert.
+        result = db.transaction(
+          (tx): WebhookInsertResult => {
+            if (quota !== undefined) {
+              const n = tx.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, record.tenantId)).get()?.n ?? 0;
+              if (n >= quota.maxPerTenant) return { ok: false, reason: "quota", count: n };
+            }
+            tx.insert(webhooks).values(sealed).run();
+            return { ok: true };
+          },
+          { behavior: "immediate" },
+        );
       } catch (err) {
         if (isUniqueViolation(err)) return { ok: false, reason: "duplicate" };
         throw err;
       }
+      // After the commit, so a cache reloaded on the writer thread meanwhile cannot miss it.
+      if (result.ok) changed();
+      return result;
     },
     async countWebhooks(tenantId: string): Promise<number> {
       return db.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, tenantId)).get()?.n ?? 0;

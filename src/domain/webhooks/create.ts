@@ -34,40 +34,17 @@ export async function createWebhook(
     createdAt: now,
     updatedAt: now,
   };
-  const res = await oneAtATime(deps.store, tenantId, async () => {
-    // A quota is a conflict with the tenant's current state (409), checked after the body is
-    // known to be valid (422) and counted with the insert under the same per-tenant turn.
-    const max = deps.config.security.max_webhooks_per_tenant;
-    const n = await deps.store.countWebhooks(tenantId);
-    if (n >= max) {
-      throw new ConflictError(
-        `This tenant has ${n} webhooks, the most allowed (security.max_webhooks_per_tenant is ${max}); delete one first.`,
-      );
-    }
-    return deps.store.insertWebhook(record);
-  });
+  // A quota is a conflict with the tenant's current state (409), checked after the body is
+  // known to be valid (422). The store counts and inserts in one transaction, so concurrent
+  // creates (in this process or another on the same database) cannot overshoot it.
+  const max = deps.config.security.max_webhooks_per_tenant;
+  const res = await deps.store.insertWebhook(record, { maxPerTenant: max });
+  if (!res.ok && res.reason === "quota") {
+    throw new ConflictError(
+      `This tenant has ${res.count} webhooks, the most allowed (security.max_webhooks_per_tenant is ${max}); delete one first.`,
+    );
+  }
   if (!res.ok) throw new ConflictError(`A webhook for ${record.url} already exists in this tenant.`);
   // The one response that ever shows the secret, and secret header values in full.
   return { ...renderWebhook(record), headers: record.headers, secret: record.secret };
-}
-
-// Per store and tenant, the tail of the creates in progress: count-then-insert must not
-// interleave, or two concurrent creates could both see 999 and leave 1001.
-const turns = new WeakMap<object, Map<string, Promise<unknown>>>();
-
-async function oneAtATime<T>(store: object, tenantId: string, fn: () => Promise<T>): Promise<T> {
-  let byTenant = turns.get(store);
-  if (!byTenant) {
-    byTenant = new Map();
-    turns.set(store, byTenant);
-  }
-  const previous = byTenant.get(tenantId) ?? Promise.resolve();
-  const mine = previous.then(fn, fn);
-  const tail = mine.catch(() => undefined);
-  byTenant.set(tenantId, tail);
-  try {
-    return await mine;
-  } finally {
-    if (byTenant.get(tenantId) === tail) byTenant.delete(tenantId);
-  }
 }
