@@ -51,7 +51,7 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
   return translateStorageErrors({
     ...keyQueries(db),
     ...eventTypeQueries(db),
-    ...webhookQueries(db, secrets, changed),
+    ...webhookQueries(sqlite, db, secrets, changed),
     ingest,
     ...deliveryQueries(sqlite, secrets, changed),
     ...claimQueries(sqlite, secrets, relaxed, subscribers, (ids, now, leaseMs) => writer.claim(ids, now, leaseMs)),

@@ -1,5 +1,6 @@
-import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { isOperationalType } from "../../domain/event-patterns.ts";
+import type { Database, Statement } from "bun:sqlite";
+import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { matchesAny } from "../../domain/event-patterns.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import { openHeaders, sealHeaders } from "../../domain/webhooks/secret-headers.ts";
 import type {
@@ -13,13 +14,14 @@ import { deliveries, webhooks } from "../schema/index.ts";
 import { isUniqueViolation } from "./sqlite-errors.ts";
 import type { Db } from "./types.ts";
 
-/** The SQL twin of `patternMatches` in domain/event-patterns.ts. */
-function subscribedTo(type: string): SQL {
-  const wildcard = isOperationalType(type) ? sql`0` : sql`j.value = '*'`;
-  return sql`exists (select 1 from json_each(${webhooks.events}) j where j.value = ${type}
-    or ${wildcard}
-    or (j.value like '%.*' and substr(${type}, 1, length(j.value) - 1) = substr(j.value, 1, length(j.value) - 1)))`;
-}
+// `?event=` filters with the domain's own matcher (matchesAny), not an SQL twin of it: patterns
+// are read in chunks (newest first, the order of the list) and matched here until the page has
+// limit + 1 matches. The first chunk is twice the page (at least CHUNK_MIN rows), each further
+// one twice the last up to CHUNK_MAX, so a type most webhooks subscribe to costs one read and a
+// rare one a few larger ones. Every row of the scope is looked at when few match, as SQL's
+// json_each did: measured on 100,000 webhooks, both take ~35 ms then and ~1 ms for a full page.
+const CHUNK_MIN = 64;
+const CHUNK_MAX = 4096;
 
 /**
  * `secrets` encrypts `secret`, `previous_secret` and the values of secret headers (inside the
@@ -27,7 +29,7 @@ function subscribedTo(type: string): SQL {
  * ever see plaintext, the file only ciphertext (when a key is set).
  * `changed` is told of every write, so caches of webhooks (the ingest fan-out) drop them.
  */
-export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void = () => {}) {
+export function webhookQueries(sqlite: Database, db: Db, secrets: SecretBox, changed: () => void = () => {}) {
   function open<R extends Pick<WebhookRecord, "secret" | "previousSecret" | "headers">>(row: R): R {
     return {
       ...row,
@@ -35,6 +37,25 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
       secret: secrets.decrypt(row.secret),
       previousSecret: row.previousSecret === null ? null : secrets.decrypt(row.previousSecret),
     };
+  }
+
+  // The `?event=` scan: ids and patterns (the column's JSON text) of one scope, newest first,
+  // below a cursor; one prepared statement per scope (tenant or all, enabled or not). Without a
+  // cursor it starts below "~", which sorts after every id.
+  const scans = new Map<string, Statement<unknown, [string, string, number]>>();
+  function scan(filter: WebhookFilter, before: string | undefined, size: number): [id: string, events: string][] {
+    const scope = `${filter.tenantId !== undefined}/${filter.enabled}`;
+    let stmt = scans.get(scope);
+    if (stmt === undefined) {
+      const where = ["id < ?1"];
+      if (filter.tenantId !== undefined) where.push("tenant_id = ?2");
+      if (filter.enabled !== undefined) where.push(`enabled = ${filter.enabled ? 1 : 0}`);
+      stmt = sqlite.query<unknown, [string, string, number]>(
+        `SELECT id, events FROM webhooks WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?3`,
+      );
+      scans.set(scope, stmt);
+    }
+    return stmt.values(before ?? "~", filter.tenantId ?? "", size) as [string, string][];
   }
 
   return {
@@ -80,16 +101,30 @@ export function webhookQueries(db: Db, secrets: SecretBox, changed: () => void =
       const conds: SQL[] = [];
       if (filter.tenantId !== undefined) conds.push(eq(webhooks.tenantId, filter.tenantId));
       if (filter.enabled !== undefined) conds.push(eq(webhooks.enabled, filter.enabled));
-      if (filter.eventType !== undefined) conds.push(subscribedTo(filter.eventType));
-      if (filter.before !== undefined) conds.push(lt(webhooks.id, filter.before));
-      return db
-        .select()
-        .from(webhooks)
-        .where(and(...conds))
-        .orderBy(desc(webhooks.id))
-        .limit(filter.limit + 1)
-        .all()
-        .map(open);
+      const below = (id: string | undefined) => and(...conds, ...(id === undefined ? [] : [lt(webhooks.id, id)]));
+      const type = filter.eventType;
+      if (type === undefined) {
+        return db.select().from(webhooks).where(below(filter.before)).orderBy(desc(webhooks.id)).limit(filter.limit + 1).all().map(open);
+      }
+      const want = filter.limit + 1;
+      // One read transaction (the scan is on the same connection): the chunks and the rows they
+      // pick are one snapshot, so a webhook deleted by another connection meanwhile cannot drop
+      // out of the page between the two reads and make "is there more" wrong.
+      return db.transaction((tx) => {
+        const ids: string[] = [];
+        let before = filter.before;
+        for (let size = Math.max(CHUNK_MIN, 2 * want); ids.length < want; size = Math.min(size * 2, CHUNK_MAX)) {
+          const chunk = scan(filter, before, size);
+          for (const [id, events] of chunk) {
+            if (matchesAny(JSON.parse(events) as string[], type)) ids.push(id);
+            if (ids.length === want) break;
+          }
+          if (chunk.length < size) break;
+          before = chunk[chunk.length - 1]?.[0];
+        }
+        if (ids.length === 0) return [];
+        return tx.select().from(webhooks).where(inArray(webhooks.id, ids)).orderBy(desc(webhooks.id)).all().map(open);
+      });
     },
     async updateWebhook(
       id: string,
