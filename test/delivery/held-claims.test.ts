@@ -58,7 +58,8 @@ describe("held by the dispatcher", () => {
     r.fallback = 200;
     r.release();
     await r.waitFor(5);
-    await Bun.sleep(50);
+    // Every attempt answered and written, nothing left to claim: a sixth send would come before.
+    await h.dispatcher.atRest({ drained: true });
     expect(new Set(r.received.map((x) => x.headers["webhook-id"])).size).toBe(5);
     expect(r.received).toHaveLength(5);
     expect(statusCounts()).toEqual({ succeeded: 5 });
@@ -77,7 +78,7 @@ describe("held by the dispatcher", () => {
     expect((await h.call("PATCH", `/v1/webhooks/${wh.id}`, { body: { url: `${after.url}/new` } })).status).toBe(200);
     before.release();
     await after.waitFor(2);
-    await Bun.sleep(50);
+    await h.dispatcher.atRest({ drained: true });
     expect(before.received).toHaveLength(1);
     expect(after.received.map((x) => x.path)).toEqual(["/new", "/new"]);
   });
@@ -88,7 +89,8 @@ describe("held by the dispatcher", () => {
     await r.waitFor(1);
     expect((await h.call("PATCH", `/v1/webhooks/${webhookId}`, { body: { enabled: false } })).status).toBe(200);
     r.release();
-    await Bun.sleep(100);
+    // The slot it frees looks at the held ones first: once that is done they were sent or not.
+    await h.dispatcher.atRest({ drained: true });
     expect(r.received).toHaveLength(1);
     expect(statusCounts()).toEqual({ succeeded: 1, failed: 2 });
     const failed = h.sqlite.query<{ last_error: string }, []>("SELECT last_error FROM deliveries WHERE status = 'failed'").all();
@@ -100,7 +102,7 @@ describe("held by the dispatcher", () => {
     await gone.waitFor(1);
     expect((await h.call("DELETE", `/v1/webhooks/${other.id}`)).status).toBe(204);
     gone.release();
-    await Bun.sleep(100);
+    await h.dispatcher.atRest({ drained: true });
     expect(gone.received).toHaveLength(1);
   });
 
@@ -114,7 +116,7 @@ describe("held by the dispatcher", () => {
     expect(await h.dispatcher.releaseAgeingHolds()).toBe(3);
     expect(statusCounts()).toEqual({ delivering: 1, failed: 3 });
     r.release();
-    await Bun.sleep(100);
+    await h.dispatcher.atRest({ drained: true });
     expect(r.received).toHaveLength(1);
   });
 
@@ -156,7 +158,7 @@ describe("held by the dispatcher", () => {
     r.fallback = 200;
     r.release();
     await r.waitFor(4);
-    await Bun.sleep(50);
+    await h.dispatcher.atRest({ drained: true });
     expect(new Set(r.received.map((x) => x.headers["webhook-id"])).size).toBe(4);
     expect(r.received).toHaveLength(4);
     expect(statusCounts()).toEqual({ succeeded: 4 });

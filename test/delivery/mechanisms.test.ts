@@ -59,7 +59,8 @@ describe("the in-memory hand-off", () => {
     await createWebhook(h, { tenant_id: "acme", url: `${r.url}/h`, events: ["member.added"] });
     for (let i = 0; i < 10; i++) await publishEvent(h, { tenant_id: "acme", type: "member.added", data: { i } });
     await r.waitFor(3);
-    await Bun.sleep(50);
+    // The pump has run for every offer: a fourth attempt would have been launched by now.
+    await h.dispatcher.atRest();
     const states = h.sqlite
       .query<{ status: string; n: number }, []>("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
       .all();
@@ -78,7 +79,8 @@ describe("the in-memory hand-off", () => {
     await h.refuseWrites(true); // the commit fails, as on a full disk
     const res = await h.call("POST", "/v1/events", { body: { tenant_id: "acme", type: "member.added", data: {} } });
     expect(res.status).toBe(503);
-    await Bun.sleep(50);
+    // The rollback gave the slot back and asked for a pass: once it ran, nothing was launched.
+    await h.dispatcher.atRest();
     expect(r.received).toHaveLength(0);
     expect(h.dispatcher.inFlight).toBe(0);
     await h.refuseWrites(false);
@@ -229,7 +231,7 @@ test("a hanging receiver's backlog does not make the fast webhook's freed slots 
     await fast.waitFor(n + 1, 3_000);
   };
   for (let n = 0; n < 6; n++) await publishOne(n); // the hanging webhook: 2 in flight, 2 queued, 2 dropped
-  await Bun.sleep(20);
+  await h.dispatcher.atRest(); // the scans those publishes caused are all counted before
   const scansBefore = scans.count;
   for (let n = 6; n < 30; n++) await publishOne(n);
   expect(fast.received).toHaveLength(30);
