@@ -12,6 +12,8 @@
 // compression (we never send Accept-Encoding), no proxies. `delivery.client = "fetch"` switches
 // back to fetch should a receiver disagree with this client.
 import type { Socket, SocketHandler } from "bun";
+import { type Clock, type Scheduler, systemClock, systemScheduler } from "../domain/clock.ts";
+import { IdleConnections } from "./http-idle.ts";
 import { describe, type Origin } from "./http-request.ts";
 import {
   connectionClosed,
@@ -36,6 +38,9 @@ export interface HttpPoolOptions {
   idleTimeoutMs?: number;
   /** Extra trusted CA certificates (PEM), for tests with their own CA. */
   ca?: string;
+  /** When idle connections expire, and the timers that close them (tests drive both). */
+  clock?: Clock;
+  scheduler?: Scheduler;
 }
 
 /** What the pool holds, for /metrics: whether connections are reused is its whole point. */
@@ -72,67 +77,18 @@ interface Conn {
 
 export function createHttpPool(opts: HttpPoolOptions): HttpPool {
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
-  const idle = new Map<string, Conn[]>();
-  // Insertion order is park order: the first entry is the least recently used.
-  const idleOrder = new Set<Conn>();
-  let reaper: ReturnType<typeof setInterval> | null = null;
+  const scheduler = opts.scheduler ?? systemScheduler;
+  const idle = new IdleConnections<Conn>({ maxIdle: opts.maxIdle, idleMs, clock: opts.clock ?? systemClock, scheduler, destroy });
   // Established connections (ready, not closed yet), and how many there ever were.
   const live = new Set<Conn>();
   let opened = 0;
 
-  function unpark(conn: Conn): void {
-    if (!idleOrder.delete(conn)) return;
-    const list = idle.get(conn.origin.key);
-    if (!list) return;
-    const i = list.indexOf(conn);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) idle.delete(conn.origin.key);
-  }
-
   function destroy(conn: Conn): void {
-    unpark(conn);
+    idle.remove(conn);
     live.delete(conn);
     if (conn.closed) return;
     conn.closed = true;
     conn.socket?.terminate();
-  }
-
-  function park(conn: Conn, keepAliveMs: number | null): void {
-    const ttl = keepAliveMs === null ? idleMs : Math.min(idleMs, keepAliveMs - 1_000);
-    if (conn.closed || ttl <= 0) {
-      destroy(conn);
-      return;
-    }
-    conn.expiresAt = Date.now() + ttl;
-    const list = idle.get(conn.origin.key);
-    if (list) list.push(conn);
-    else idle.set(conn.origin.key, [conn]);
-    idleOrder.add(conn);
-    while (idleOrder.size > opts.maxIdle) {
-      const oldest = idleOrder.values().next().value;
-      if (oldest === undefined) break;
-      destroy(oldest);
-    }
-    reaper ??= setInterval(reap, Math.min(1_000, idleMs));
-    reaper.unref?.();
-  }
-
-  function reap(): void {
-    const now = Date.now();
-    for (const conn of idleOrder) if (conn.expiresAt <= now) destroy(conn);
-    if (idleOrder.size === 0 && reaper) {
-      clearInterval(reaper);
-      reaper = null;
-    }
-  }
-
-  function takeIdle(key: string): Conn | null {
-    const list = idle.get(key);
-    const conn = list?.pop();
-    if (!conn) return null;
-    idleOrder.delete(conn);
-    if (list?.length === 0) idle.delete(key);
-    return conn;
   }
 
   function flush(conn: Conn): void {
@@ -159,8 +115,8 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
     }
     conn.exchange = null;
     ex.settle({ ...partial(ex), complete: true });
-    if (ex.keepAlive) park(conn, ex.keepAliveMs);
-    else destroy(conn);
+    // Kept for the next request to its origin, unless it is closing or its peer's hint is too short.
+    if (!ex.keepAlive || conn.closed || !idle.park(conn, ex.keepAliveMs)) destroy(conn);
   }
 
   const handler: SocketHandler<Conn> = {
@@ -189,7 +145,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
     },
     close(socket, error) {
       const conn = socket.data;
-      unpark(conn);
+      idle.remove(conn);
       live.delete(conn);
       conn.closed = true;
       if (!conn.ready) return ready(conn, error ?? connectionClosed());
@@ -286,7 +242,7 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
       // then goes once more over a fresh connection (a duplicate is possible but harmless:
       // delivery is at-least-once and receivers dedupe on webhook-id).
       for (let attempt = 0; ; attempt++) {
-        const pooled = attempt === 0 ? takeIdle(origin.key) : null;
+        const pooled = attempt === 0 ? idle.take(origin.key) : null;
         if (pooled) conn = pooled;
         else {
           const opening = open(origin).then(
@@ -317,10 +273,9 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
    */
   function drainLater(conn: Conn, ms: number): void {
     const ex = conn.exchange;
-    const timer = setTimeout(() => {
+    scheduler.setTimeout(() => {
       if (conn.exchange === ex) destroy(conn);
     }, ms);
-    timer.unref?.();
   }
 
   function exchange(conn: Conn, bytes: Uint8Array, cap: number): Promise<RawResponse> {
@@ -333,12 +288,8 @@ export function createHttpPool(opts: HttpPoolOptions): HttpPool {
 
   return {
     transport,
-    idleCount: () => idleOrder.size,
-    stats: () => ({ opened, open: live.size, idle: idleOrder.size }),
-    close() {
-      for (const conn of [...idleOrder]) destroy(conn);
-      if (reaper) clearInterval(reaper);
-      reaper = null;
-    },
+    idleCount: () => idle.size,
+    stats: () => ({ opened, open: live.size, idle: idle.size }),
+    close: () => idle.closeAll(),
   };
 }

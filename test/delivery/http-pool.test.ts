@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHttpPool, type HttpPool } from "../../src/delivery/http-pool.ts";
 import { createSender, type SendRequest } from "../../src/delivery/sender.ts";
+import { type Clock, ManualScheduler } from "../../src/domain/clock.ts";
+import { fakeClock } from "../support/fixtures.ts";
 
 type Server = ReturnType<typeof Bun.serve>;
 type Listener = { stop(closeActive?: boolean): void };
@@ -17,8 +19,8 @@ afterEach(() => {
   for (const p of pools.splice(0)) p.close();
 });
 
-function newPool(opts: { maxIdle?: number; idleTimeoutMs?: number } = {}) {
-  const pool = createHttpPool({ maxIdle: opts.maxIdle ?? 256, ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
+function newPool(opts: { maxIdle?: number; idleTimeoutMs?: number; clock?: Clock; scheduler?: ManualScheduler } = {}) {
+  const pool = createHttpPool({ ...opts, maxIdle: opts.maxIdle ?? 256 });
   pools.push(pool);
   return { pool, send: createSender(pool.transport) };
 }
@@ -45,12 +47,32 @@ function counted(respond: () => Response | Promise<Response> = () => new Respons
 }
 
 /**
+ * Answers once `n` requests are waiting, each wave of `n` together: they are all in flight at
+ * once by construction, not by a guess at how long a request takes.
+ */
+function together(n: number): () => Promise<Response> {
+  let waiting: (() => void)[] = [];
+  return async () => {
+    await new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length < n) return;
+      for (const go of waiting) go();
+      waiting = [];
+    });
+    return new Response("ok");
+  };
+}
+
+/**
  * A raw TCP receiver for answers Bun.serve would not give: it calls `answer` with the request
  * number on that connection (1, 2, …) and the connection number, and writes what it returns
- * (null: close without answering).
+ * (null: close without answering). `closed()` resolves once a connection has closed (by us or
+ * by the client).
  */
 function raw(answer: (nthOnConn: number, conn: number) => string | null) {
   const seen = { connections: 0, requests: 0 };
+  let onClose = () => {};
+  const closed = new Promise<void>((resolve) => (onClose = resolve));
   const listener = Bun.listen<{ n: number; conn: number; buf: string }>({
     hostname: "127.0.0.1",
     port: 0,
@@ -75,10 +97,11 @@ function raw(answer: (nthOnConn: number, conn: number) => string | null) {
           s.write(out);
         }
       },
+      close: () => onClose(),
     },
   });
   listeners.push(listener);
-  return { url: `http://127.0.0.1:${listener.port}/hook`, seen };
+  return { url: `http://127.0.0.1:${listener.port}/hook`, seen, closed: () => closed };
 }
 
 /** A raw receiver answering every request with `answer()`, reporting when a connection closes. */
@@ -125,10 +148,7 @@ describe("connection reuse", () => {
 
   test("concurrent deliveries open one connection each, and the next wave reuses them", async () => {
     const { send, pool } = newPool();
-    const r = counted(async () => {
-      await Bun.sleep(20);
-      return new Response("ok");
-    });
+    const r = counted(together(30));
     const wave = () => Promise.all(Array.from({ length: 30 }, () => send(request(r.url))));
     for (const res of await wave()) expect(res.statusCode).toBe(200);
     expect(r.seen.ports.size).toBe(30);
@@ -156,12 +176,18 @@ describe("connection reuse", () => {
   });
 
   test("an idle connection is closed after idleTimeoutMs", async () => {
-    const { send, pool } = newPool({ idleTimeoutMs: 50 });
+    const clock = fakeClock();
+    const scheduler = new ManualScheduler(clock);
+    const { send, pool } = newPool({ idleTimeoutMs: 50, clock, scheduler });
     const r = counted();
     await send(request(r.url));
     expect(pool.idleCount()).toBe(1);
-    for (let waited = 0; waited < 1_000 && pool.idleCount() > 0; waited += 20) await Bun.sleep(20);
+    scheduler.advance(49);
+    expect(pool.idleCount()).toBe(1);
+    scheduler.advance(1);
     expect(pool.idleCount()).toBe(0);
+    // Nothing idle: the reaper stops until a connection is parked again.
+    expect(scheduler.pending).toBe(0);
     await send(request(r.url));
     expect(r.seen.ports.size).toBe(2);
   });
@@ -219,20 +245,20 @@ describe("when not to reuse", () => {
     const { send, pool } = newPool();
     const first = await send(request(r.url));
     expect(first.statusCode).toBe(200);
-    for (let i = 0; i < 50 && pool.idleCount() > 0; i++) await Bun.sleep(5);
+    // The client hangs up on the stray answer: the receiver sees it close.
+    await r.closed();
     expect(pool.idleCount()).toBe(0);
     expect((await send(request(r.url))).statusCode).toBe(200);
     expect(r.seen.connections).toBe(2);
   });
 
   test("a body too large to drain closes the connection instead", async () => {
-    let closed = false;
-    const big = listening(() => `HTTP/1.1 200 OK\r\ncontent-length: 200000\r\n\r\n${"y".repeat(200_000)}`, () => {
-      closed = true;
-    });
+    let onClose = () => {};
+    const closed = new Promise<void>((resolve) => (onClose = resolve));
+    const big = listening(() => `HTTP/1.1 200 OK\r\ncontent-length: 200000\r\n\r\n${"y".repeat(200_000)}`, () => onClose());
     const { send, pool } = newPool();
     expect((await send(request(big, { maxResponseBytes: 10 }))).responseBody).toBe("yyyyyyyyyy");
-    expect(await eventually(() => closed)).toBe(true);
+    await closed;
     expect(pool.idleCount()).toBe(0);
   });
 });
