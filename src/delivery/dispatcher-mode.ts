@@ -2,10 +2,8 @@
  * The dispatcher is always in one of these modes, and moves between them only along the
  * transitions below (checked at each move: a wrong one is a bug, and throws):
  *
- *   unstarted ──start──▶ idle ◀──pump done── pumping
- *                         │  ──schedule──────▶ │
- *                         └──stop──▶ stopping ◀┘   (also from unstarted and stopped)
- *   stopped ◀──stop done── stopping;   stopped ──start──▶ idle
+ *   unstarted ─start─▶ idle ─schedule─▶ pumping ─last pass done─▶ idle
+ *   unstarted | idle | pumping | stopped ─stop─▶ stopping ─done─▶ stopped ─start─▶ idle
  *
  * - unstarted: built, not started. Nothing runs by itself and ingests claim nothing; tests
  *   drive it with dispatchOnce(now).
@@ -14,9 +12,10 @@
  * - pumping: a pump is scheduled or running (claim from the hand-off and the database, launch,
  *   again while asked to). A request for another pass meanwhile sets `again`, which only this
  *   mode has.
- * - stopping: stop() was called: no claim from an ingest or a pump, held deliveries given back,
- *   in-flight attempts get the grace period, outcomes are drained, the rest released. A claim
- *   that returns in this mode (or in stopped) is given back at once.
+ * - stopping: stop() was called: ingests claim nothing, no pump is scheduled (one under way
+ *   ends its pass), held deliveries are given back, in-flight attempts get the grace period,
+ *   outcomes are drained, the rest released. A claim that returns in this mode (or in
+ *   stopped) is given back at once.
  * - stopped: stop() is done; start() may run it again.
  */
 export type Mode = "unstarted" | "idle" | "pumping" | "stopping" | "stopped";
@@ -36,8 +35,13 @@ export function canMove(from: Mode, to: Mode): boolean {
 
 /** `to`, after checking that it may follow `from`. */
 export function move(from: Mode, to: Mode): Mode {
-  if (!canMove(from, to)) throw new Error(`dispatcher: cannot go from ${from} to ${to}`);
+  invariant(canMove(from, to), `cannot go from ${from} to ${to}`);
   return to;
+}
+
+/** What a mode requires on entering it: false is a bug in the dispatcher, and throws. */
+export function invariant(holds: boolean, what: string): void {
+  if (!holds) throw new Error(`dispatcher: ${what}`);
 }
 
 /** Started and not stopping: ingests may claim, wake-ups schedule pumps, timers are armed. */

@@ -5,7 +5,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { AttemptDeps } from "./attempt.ts";
 import { Attempts } from "./attempts.ts";
-import { isStarted, isStopped, type Mode, move } from "./dispatcher-mode.ts";
+import { invariant, isStarted, isStopped, type Mode, move } from "./dispatcher-mode.ts";
 import { HOLD_CHECK_MS, Intake, LEASE_MARGIN_MS } from "./intake.ts";
 import { RetryTimer } from "./retry-timer.ts";
 import { ScanDecision } from "./scan-decision.ts";
@@ -179,11 +179,20 @@ export class Dispatcher implements DispatchHandle {
     }
   }
 
-  /** Moves to `to`, checking the transition (dispatcher-mode.ts) and what the mode requires. */
+  /** Moves to `to`, checking the transition (dispatcher-mode.ts) and what the new mode requires. */
   private enter(to: Mode): void {
-    this.mode = move(this.mode, to);
-    if (to === "idle") this.again = false;
-    if (to === "stopped" && this.intake.handoff.size > 0) throw new Error("dispatcher: stopped with deliveries held");
+    const from = this.mode;
+    this.mode = move(from, to);
+    if (to === "idle") {
+      // A pass that threw may leave it set; only the pumping mode has it.
+      this.again = false;
+      if (from !== "pumping") invariant(this.holdCheck === undefined, "started twice: a hold check is armed");
+    }
+    if (to === "pumping") invariant(!this.again, "a pass asked for before the pump started");
+    if (to === "stopped") {
+      invariant(this.intake.handoff.size <= 0, "stopped with deliveries held");
+      invariant(this.holdCheck === undefined, "stopped with the hold check armed");
+    }
   }
 
   private schedule(): void {
@@ -225,6 +234,7 @@ export class Dispatcher implements DispatchHandle {
       return await this.claimInto(now, capacity);
     } finally {
       this.slots.endClaim();
+      this.notifyRest();
     }
   }
 
