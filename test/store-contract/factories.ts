@@ -6,13 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
-import { checkStoredSecrets } from "../../src/db/secrets-migration.ts";
-import { createSqliteStore } from "../../src/db/sqlite-store.ts";
-import { localWriter } from "../../src/db/writer/ops.ts";
-import { startWriterThread } from "../../src/db/writer/thread.ts";
-import { createSecretBox } from "../../src/domain/secret-box.ts";
+import { openStore } from "../../src/db/open-store.ts";
 import type { Store } from "../../src/domain/store.ts";
-import { openMigrated } from "../../src/db/open.ts";
 
 export interface OpenedStore {
   store: Store;
@@ -25,7 +20,7 @@ export interface StoreFactory {
   open(): Promise<OpenedStore>;
 }
 
-/** A config for a database file in a fresh temp folder, otherwise the defaults. */
+/** The default config with its database file in a fresh temp folder. */
 function configIn(dir: string): Config {
   const config = structuredClone(DEFAULTS) as Config;
   config.database.path = join(dir, "hookline.db");
@@ -33,35 +28,20 @@ function configIn(dir: string): Config {
 }
 
 /**
- * SQLite on a temp file, opened as the server opens it (createRuntime): migrated, the stored
- * secrets checked, the hot-path writes on `writer` ("thread": the writer thread production
- * runs; "local": on the main connection, as for an in-memory database and the CLI).
+ * SQLite on a temp file, opened by `openStore` exactly as production opens it: for "serve" (the
+ * server: migrated, stored secrets checked, hot-path writes on the writer thread) or as a
+ * "tool" (the CLI beside a server: every write on the one connection of this thread).
  */
-function sqliteFactory(writer: "thread" | "local"): StoreFactory {
+function sqliteFactory(purpose: "serve" | "tool"): StoreFactory {
   return {
-    name: `sqlite (${writer} writer)`,
+    name: purpose === "serve" ? "sqlite (writer thread)" : "sqlite (one connection)",
     async open() {
       const dir = mkdtempSync(join(tmpdir(), "hookline-contract-"));
-      const config = configIn(dir);
-      const { sqlite } = openMigrated(config);
-      const secrets = createSecretBox(config.security.encryption_key);
-      checkStoredSecrets(sqlite, secrets);
-      const store = createSqliteStore(sqlite, {
-        secrets,
-        writer:
-          writer === "local"
-            ? localWriter(sqlite, secrets)
-            : startWriterThread({
-                path: config.database.path,
-                synchronous: config.database.synchronous,
-                busyTimeoutMs: config.database.busy_timeout,
-                encryptionKey: config.security.encryption_key,
-              }),
-      });
+      const opened = await openStore(configIn(dir), { purpose });
       return {
-        store,
+        store: opened.store,
         async close() {
-          await store.close();
+          await opened.close();
           rmSync(dir, { recursive: true, force: true });
         },
       };
@@ -69,4 +49,4 @@ function sqliteFactory(writer: "thread" | "local"): StoreFactory {
   };
 }
 
-export const STORE_FACTORIES: readonly StoreFactory[] = [sqliteFactory("thread"), sqliteFactory("local")];
+export const STORE_FACTORIES: readonly StoreFactory[] = [sqliteFactory("serve"), sqliteFactory("tool")];

@@ -54,30 +54,6 @@ describeEveryStore("webhooks", (getStore) => {
     expect(await store.insertWebhook(other)).toEqual({ ok: true });
   });
 
-  test("a tenant's count (what its quota checks) holds enabled and disabled ones, not other tenants'", async () => {
-    const store = getStore();
-    const t = timeAfterIssuedIds();
-    await subscribe(store, { createdAt: t });
-    await subscribe(store, { createdAt: t + 1, enabled: false });
-    await subscribe(store, { createdAt: t + 2, tenantId: "globex" });
-    expect(await store.countWebhooks("acme")).toBe(2);
-    expect(await store.countWebhooks("globex")).toBe(1);
-    expect(await store.countWebhooks("initech")).toBe(0);
-  });
-
-  test("the count moves with each insert and delete at once, and a duplicate does not raise it", async () => {
-    const store = getStore();
-    const t = timeAfterIssuedIds();
-    const a = await subscribe(store, { createdAt: t });
-    expect(await store.countWebhooks("acme")).toBe(1);
-    await store.insertWebhook(webhookRecord({ createdAt: t + 1, url: a.url }));
-    expect(await store.countWebhooks("acme")).toBe(1);
-    await subscribe(store, { createdAt: t + 2 });
-    expect(await store.countWebhooks("acme")).toBe(2);
-    await store.deleteWebhook(a.id);
-    expect(await store.countWebhooks("acme")).toBe(1);
-  });
-
   test("the list narrowed to an event type holds exactly the webhooks an event of that type fans out to", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();
