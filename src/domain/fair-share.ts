@@ -15,6 +15,19 @@ export function enqueue<T>(queues: Map<string, WebhookQueue<T>>, id: string, ite
 }
 
 /**
+ * Slots webhook `id` has left under `cap`: those running (`inflight`) and those an earlier
+ * step of the same claim took (`taken`) use them. Zero or less: nothing more for it.
+ */
+export function roomLeft(
+  id: string,
+  cap: number,
+  inflight: ReadonlyMap<string, number>,
+  taken: ReadonlyMap<string, number>,
+): number {
+  return cap - (inflight.get(id) ?? 0) - (taken.get(id) ?? 0);
+}
+
+/**
  * Takes up to `limit` items, none for a webhook at `cap`, level by level: first one for each
  * webhook with nothing in flight, then for those with one, and so on, webhooks in map order
  * within a level. A burst then reaches every receiver at the pace of its own answers, instead of
@@ -36,7 +49,7 @@ export function takeLevelled<T>(
   // One webhook waiting (a single busy receiver): no levels to spread over, take its room at once.
   if (queues.size === 1) {
     const [id, queue] = queues.entries().next().value as [string, WebhookQueue<T>];
-    const room = Math.min(cap - used(id), limit, queue.items.length - queue.head);
+    const room = Math.min(roomLeft(id, cap, inflight, taken), limit, queue.items.length - queue.head);
     if (room <= 0) return out;
     for (let i = 0; i < room; i++) out.push(queue.items[queue.head + i] as T);
     queue.head += room;

@@ -1,9 +1,8 @@
 import type { Database } from "bun:sqlite";
-import { enqueue, takeLevelled, type WebhookQueue } from "../../domain/fair-share.ts";
+import { checkHeld, type HeldCheck, heldRefusal } from "../../domain/delivery-rules/held.ts";
+import { enqueue, roomLeft, takeLevelled, type WebhookQueue } from "../../domain/fair-share.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type { ClaimedDelivery, ClaimOptions, IngestClaimed, NewDelivery } from "../../domain/store.ts";
-import { TEST_EVENT_TYPE } from "../../domain/event-patterns.ts";
-import { disabledError } from "../../domain/webhooks/render.ts";
 import { SUBSCRIBER_TTL_MS, type SubscriberCache } from "./cache.ts";
 import { SEND_COLUMNS, SEND_JOIN, type SendRow, toClaimed } from "./rows.ts";
 
@@ -16,9 +15,12 @@ const FIRST_PAGE = 64;
 const FRESH_MS = SUBSCRIBER_TTL_MS;
 
 /**
- * Claims: pending → delivering under a lease. Every statement here is a range or primary-key
- * lookup: a claim runs after every wake-up, so it must cost the same with ten pending rows or
- * a million.
+ * Claims: pending → delivering under a lease. Which due deliveries a claim takes is
+ * domain/fair-share.ts's rule (takeLevelled: level by level, none past a webhook's cap); what
+ * becomes of a held claim is domain/delivery-rules/held.ts's. This reads the due rows in pages
+ * so that the rule sees every webhook with due work, and writes. Every statement here is a range
+ * or primary-key lookup: a claim runs after every wake-up, so it must cost the same with ten
+ * pending rows or a million.
  */
 export function claimQueries(
   sqlite: Database,
@@ -64,19 +66,15 @@ export function claimQueries(
        updated_at = ?2 WHERE id = ?3 AND status = 'delivering' AND lease_expires_at = ?4`,
   );
 
-  /**
-   * Why a held delivery of a now disabled webhook must not be sent (its disable failed the
-   * pending ones, not the held): the error to fail it with, or undefined when it may go. The
-   * test event goes to a disabled webhook too (API.md).
-   */
-  function disabledFor(c: IngestClaimed, states: Map<string, string | undefined>): string | undefined {
-    if (c.delivery.eventType === TEST_EVENT_TYPE) return undefined;
+  type HookState = { enabled: boolean; disabledReason: string | null } | undefined;
+  /** heldRefusal for a held delivery, each webhook read once per call (`states`). */
+  function refusalOf(c: IngestClaimed, states: Map<string, HookState>): string | undefined {
     const id = c.delivery.webhookId;
     if (!states.has(id)) {
       const hook = webhookState.get(id);
-      states.set(id, hook && hook.enabled === 0 ? disabledError(hook.disabled_reason ?? "manual") : undefined);
+      states.set(id, hook ? { enabled: hook.enabled === 1, disabledReason: hook.disabled_reason } : undefined);
     }
-    return states.get(id);
+    return heldRefusal(c.delivery.eventType, states.get(id));
   }
   const releaseOne = sqlite.query<unknown, [number, string]>(
     `UPDATE deliveries SET status = 'pending', lease_expires_at = NULL, next_attempt_at = ?1, updated_at = ?1
@@ -110,10 +108,10 @@ export function claimQueries(
       // below still checks each row is pending, so a row taken meanwhile is skipped.
       const taken = new Map<string, number>();
       const ids: string[] = [];
-      const room = (id: string) => opts.perWebhookCap - (opts.inflight.get(id) ?? 0) - (taken.get(id) ?? 0);
+      const room = (id: string) => roomLeft(id, opts.perWebhookCap, opts.inflight, taken);
       const scan = Math.max(FIRST_PAGE, opts.limit * 4);
       const blocked = headBlockedBy;
-      const stillBlocked = blocked !== null && [...blocked].every((id) => (opts.inflight.get(id) ?? 0) >= opts.perWebhookCap);
+      const stillBlocked = blocked !== null && [...blocked].every((id) => room(id) <= 0);
       let headFull = false;
       if (!stillBlocked) {
         // A first page, then the rest of the head only if a webhook seen so far still has room:
@@ -149,34 +147,28 @@ export function claimQueries(
     },
     async confirmHeld(held: NewDelivery[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
       const out: ClaimedDelivery[] = [];
-      const check: IngestClaimed[] = [];
+      const check: { c: IngestClaimed; as: HeldCheck }[] = [];
       for (const d of held) {
         const c = d.claim;
         if (c === undefined) continue;
-        // No webhook changed in this process since the ingest, and not longer ago than the
-        // cache lets another process's change go unseen: as prepared, and the ingest's lease
-        // still outlives a whole attempt (it was taken less than FRESH_MS ago).
-        if (c.webhookGeneration === subscribers.generation && now - c.delivery.createdAt <= FRESH_MS) out.push(c.delivery);
-        else check.push(c);
+        const as = checkHeld(c, subscribers.generation, now, FRESH_MS);
+        if (as === "as-prepared") out.push(c.delivery);
+        else check.push({ c, as });
       }
       if (check.length === 0) return out;
-      const states = new Map<string, string | undefined>();
+      const states = new Map<string, HookState>();
       return relaxed(() =>
         sqlite.transaction(() => {
-          for (const c of check) {
+          for (const { c, as } of check) {
             const { id } = c.delivery;
-            // Older but no change seen here: only another process could have changed the webhook
-            // (its updated_at tells, as every change moves it). Changed here: the generation
-            // already says so, without a query: read it again.
-            const unchanged = c.webhookGeneration === subscribers.generation;
-            if (unchanged && renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
+            if (as === "if-unchanged" && renewIfCurrent.get(now + leaseMs, now, id, c.leaseExpiresAt, c.webhookUpdatedAt)) {
               out.push(c.delivery);
               continue;
             }
             if (!renew.get(now + leaseMs, now, id, c.leaseExpiresAt)) continue; // gone, or no longer ours
-            const disabled = disabledFor(c, states);
-            if (disabled !== undefined) {
-              failHeld.run(disabled, now, id, now + leaseMs);
+            const refused = refusalOf(c, states);
+            if (refused !== undefined) {
+              failHeld.run(refused, now, id, now + leaseMs);
               continue;
             }
             const row = loadOne.get(id);
@@ -190,13 +182,13 @@ export function claimQueries(
     async releaseHeld(held: NewDelivery[], now: number): Promise<void> {
       const claims = held.flatMap((d) => (d.claim ? [d.claim] : []));
       if (claims.length === 0) return;
-      const states = new Map<string, string | undefined>();
+      const states = new Map<string, HookState>();
       relaxed(() =>
         sqlite.transaction(() => {
           for (const c of claims) {
             // Pending again would let a claim send it to a webhook disabled while it was held.
-            const disabled = disabledFor(c, states);
-            if (disabled !== undefined) failHeld.run(disabled, now, c.delivery.id, c.leaseExpiresAt);
+            const refused = refusalOf(c, states);
+            if (refused !== undefined) failHeld.run(refused, now, c.delivery.id, c.leaseExpiresAt);
             else releaseHeldOne.run(now, c.delivery.id, c.leaseExpiresAt);
           }
         }).immediate(),
