@@ -39,7 +39,13 @@ export function claimQueries(
     `SELECT id, webhook_id FROM deliveries WHERE webhook_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
      ORDER BY next_attempt_at LIMIT ?3`,
   );
-  const enabledWebhooks = sqlite.query<{ id: string }, []>("SELECT id FROM webhooks WHERE enabled = 1");
+  // The webhooks that may have due work: the enabled ones, and a disabled one with pending
+  // deliveries — its test events (send-test goes to a disabled webhook; the disable failed the
+  // rest). One index probe per disabled webhook (deliveries_webhook_due_idx).
+  const probed = sqlite.query<{ id: string }, []>(
+    `SELECT id FROM webhooks WHERE enabled = 1
+       OR EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = webhooks.id AND status = 'pending')`,
+  );
   const loadOne = sqlite.query<SendRow, [string]>(`SELECT ${SEND_COLUMNS} FROM ${SEND_JOIN} WHERE d.id = ?`);
   // Renews a claim an ingest held for this process, if the lease is still the ingest's (no sweep
   // recovered it, nobody else claimed it) and, for the first, the webhook is as the ingest read it.
@@ -133,7 +139,7 @@ export function claimQueries(
         // look for due work of every other webhook directly, so it is not stuck behind them
         // (no head-of-line blocking). Bounded per claim; the rotation reaches the others on the
         // next wake-ups.
-        const hooks = enabledWebhooks.all();
+        const hooks = probed.all();
         const probes = Math.min(hooks.length, MAX_PROBES);
         for (let i = 0; i < probes && ids.length < opts.limit; i++) {
           const id = (hooks[(rotation + i) % hooks.length] as { id: string }).id;
