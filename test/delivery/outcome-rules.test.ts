@@ -71,7 +71,7 @@ describe("the delivery", () => {
     ["a manual retry that succeeds: succeeded", { result: "succeeded", manual: true }, healthy, state("succeeded", null, 200, null)],
     // A manual retry changes the state only when it succeeds: a failed one stays failed, a
     // pending one keeps its schedule; only the attempt is shown.
-    ["a manual retry that fails: one more attempt, nothing else", { result: "failed", manual: true }, healthy, { kind: "attempted", attemptsCount: 3, lastStatusCode: 500, lastError: null }],
+    ["a manual retry that fails: one more attempt and what it met, nothing else", { result: "failed", manual: true }, healthy, { kind: "attempted", attemptsCount: 3, lastStatusCode: 500, lastError: "HTTP 500" }],
     ["… whatever its result", { result: "retry", manual: true, statusCode: null, error: "dns" }, disabled, { kind: "attempted", attemptsCount: 3, lastStatusCode: null, lastError: "dns" }],
   ])("%s", (_name, c, webhook, expected) => {
     expect(decide(c, webhook).delivery).toEqual(expected as never);

@@ -130,8 +130,9 @@ export function decideOutcome(
   const failure = a.error ?? (a.statusCode !== null ? `HTTP ${a.statusCode}` : null);
   let change: DeliveryChange;
   if (outcome.manual) {
-    // A failed manual retry leaves a failed delivery failed and a pending one on its schedule.
-    change = { kind: "attempted", attemptsCount: n, lastStatusCode: a.statusCode, lastError: a.error };
+    // A failed manual retry leaves a failed delivery failed and a pending one on its schedule;
+    // what it met is shown as any attempt's is.
+    change = { kind: "attempted", attemptsCount: n, lastStatusCode: a.statusCode, lastError: failure };
   } else if (outcome.result === "retry" && webhook.enabled) {
     change = state("pending", n, outcome.nextAttemptAt, a.statusCode, failure, outcome.retryStartedAt);
   } else if (outcome.result === "retry") {
