@@ -90,10 +90,13 @@ export function ingestPlanner(sqlite: Database, secrets: SecretBox, cache: TtlCa
     const t = e.createdAt;
     const generation = cache.generation;
     const claim = req.claim;
-    for (const { webhook: w, as, leaseExpiresAt } of fanOut) {
+    const leaseExpiresAt = fanOut.leaseExpiresAt;
+    for (let i = 0; i < fanOut.to.length; i++) {
+      const w = fanOut.to[i] as Subscriber;
       const id = newId("dlv", t);
-      // (a claimed one always has its claim: the second test only tells the compiler)
-      if (as === null || claim === undefined) {
+      const as = fanOut.claimed[i] ?? null;
+      // (claimed only with a claim and its lease: the last two tests only tell the compiler)
+      if (as === null || claim === undefined || leaseExpiresAt === null) {
         rows.push({ id, webhookId: w.id, status: "pending", leaseExpiresAt: null, webhookUpdatedAt: w.updated_at });
         deliveries.push({ id, webhookId: w.id });
         continue;

@@ -29,34 +29,41 @@ export interface FanOutOptions {
   claim?: IngestClaim | undefined;
 }
 
-/** A delivery the ingest writes: claimed for this process (delivering under a lease), or pending. */
-export type PlannedDelivery<W> =
-  /** `as`: "send" or "hold", as IngestClaim.take answered. The lease ends `leaseMs` after the event's creation. */
-  | { webhook: W; as: IngestTake; leaseExpiresAt: number }
-  | { webhook: W; as: null; leaseExpiresAt: null };
+/** An event's deliveries: to whom, and which of them its ingest claims for this process. */
+export interface FanOutPlan<W> {
+  /** The webhooks that get a delivery, in the candidates' order. */
+  to: W[];
+  /**
+   * For each of `to`: "send" or "hold" when claimed (delivering under a lease), as
+   * IngestClaim.take answered; null when written pending, for a claim to find.
+   */
+  claimed: (IngestTake | null)[];
+  /** The claimed ones' lease: `leaseMs` after the event's creation, the ingest's own time. */
+  leaseExpiresAt: number | null;
+}
 
 /**
  * The deliveries of an event among `candidates` (the tenant's webhooks, or the test endpoint's
- * one), in their order. Each is claimed for this process when the dispatcher has room for it:
- * `claim.take` reserves that room as it answers (a slot, else a place in the hand-off), once per
- * delivery, so room taken must be given back if the write does not create it (unusedRoom).
+ * one). Each is claimed for this process when the dispatcher has room for it: `claim.take`
+ * reserves that room as it answers (a slot, else a place in the hand-off), once per delivery,
+ * so room taken must be given back if the write does not create it (unusedRoom).
  */
 export function planFanOut<W extends Receiver & { readonly id: string }>(
   event: { type: string; payload: string; createdAt: number },
   candidates: readonly W[],
   opts: FanOutOptions,
-): PlannedDelivery<W>[] {
+): FanOutPlan<W> {
   const only = opts.onlyWebhookId;
   const test = only !== undefined;
   const claim = opts.claim;
-  const out: PlannedDelivery<W>[] = [];
+  const to: W[] = [];
+  const claimed: (IngestTake | null)[] = [];
   for (const w of candidates) {
     if ((test && w.id !== only) || !receives(w, event.type, test)) continue;
-    const as = claim?.take(w.id, event.payload.length);
-    if (claim === undefined || as === undefined) out.push({ webhook: w, as: null, leaseExpiresAt: null });
-    else out.push({ webhook: w, as, leaseExpiresAt: event.createdAt + claim.leaseMs });
+    to.push(w);
+    claimed.push(claim?.take(w.id, event.payload.length) ?? null);
   }
-  return out;
+  return { to, claimed, leaseExpiresAt: claim === undefined ? null : event.createdAt + claim.leaseMs };
 }
 
 /** What the write does with a planned delivery. */
