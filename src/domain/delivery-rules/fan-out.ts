@@ -1,8 +1,10 @@
 // Which webhooks an event fans out to, which of those deliveries its ingest claims for this
-// process, and what becomes of a planned delivery whose webhook changed before the write. Pure:
-// a store reads the candidate webhooks (cached or not), calls planFanOut, writes the rows, and
-// asks recheckPlanned about each row whose webhook is no longer the one the plan read. The
-// tables in test/delivery/fan-out-rules.test.ts pin every rule (API.md §10 "Patterns", send-test).
+// process, and what becomes of a planned delivery whose webhook changed before the write. Pure,
+// but for the dispatcher's reservation it is handed (IngestClaim.take, as retry-policy.ts is
+// handed `random`): a store reads the candidate webhooks (cached or not), calls planFanOut,
+// writes the rows, and asks recheckPlanned about each row whose webhook is no longer the one the
+// plan read. The tables in test/delivery/fan-out-rules.test.ts pin every rule (API.md §10
+// "Patterns", send-test).
 import { matchesAny } from "../event-patterns.ts";
 import type { IngestClaim, IngestTake, NewDelivery } from "../store.ts";
 
