@@ -5,7 +5,7 @@
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
 import { openStore } from "../../src/db/open-store.ts";
-import { newId } from "../../src/lib/ids.ts";
+import { webhookRecord } from "../store-contract/records.ts";
 
 const [path = "", attemptsArg = "0", maxArg = "0", tag = "", ...tenants] = process.argv.slice(2);
 const config = structuredClone(DEFAULTS) as Config;
@@ -19,25 +19,8 @@ await reader.cancel();
 const answers: string[] = [];
 for (let i = 0; i < Number(attemptsArg); i++) {
   const tenantId = tenants[i % tenants.length] ?? "acme";
-  const now = Date.now();
   const res = await store.insertWebhook(
-    {
-      id: newId("wh", now),
-      tenantId,
-      url: `https://receiver.example/${tag}/${i}`,
-      events: ["member.added"],
-      description: "",
-      headers: {},
-      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-      previousSecret: null,
-      previousSecretExpiresAt: null,
-      enabled: true,
-      disabledReason: null,
-      failureCount: 0,
-      failingSince: null,
-      createdAt: now,
-      updatedAt: now,
-    },
+    webhookRecord({ tenantId, url: `https://receiver.example/${tag}/${i}`, createdAt: Date.now() }),
     { maxPerTenant: Number(maxArg) },
   );
   answers.push(`${tenantId}:${res.ok ? "ok" : res.reason}`);

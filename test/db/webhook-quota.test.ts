@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "../../src/db/open-store.ts";
 import type { WebhookRecord } from "../../src/domain/store.ts";
-import { newId } from "../../src/lib/ids.ts";
+import { webhookRecord } from "../store-contract/records.ts";
 import { testConfig } from "../support/harness.ts";
 
 let dir: string;
@@ -19,24 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let serial = 0;
 function webhook(tenantId: string, url = `https://receiver.example/${++serial}`): WebhookRecord {
-  const now = Date.now();
-  return {
-    id: newId("wh", now),
-    tenantId,
-    url,
-    events: ["member.added"],
-    description: "",
-    headers: {},
-    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    previousSecret: null,
-    previousSecretExpiresAt: null,
-    enabled: true,
-    disabledReason: null,
-    failureCount: 0,
-    failingSince: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  return webhookRecord({ tenantId, url, createdAt: Date.now() });
 }
 
 describe("insertWebhook within a quota", () => {

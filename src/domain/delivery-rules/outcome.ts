@@ -6,7 +6,7 @@
 // test/delivery/outcome-rules.test.ts pin every rule (API.md §7, §10; DESIGN.md "Storage seam").
 import { toIso } from "../clock.ts";
 import { isOperationalType, OPERATIONAL_TYPES } from "../event-patterns.ts";
-import type { AttemptOutcome } from "../store.ts";
+import type { AttemptOutcome, AttemptRecord } from "../store.ts";
 import { disabledError } from "../webhooks/render.ts";
 
 /** The delivery as it is before this attempt is recorded. */
@@ -50,14 +50,7 @@ export type DeliveryChange =
   | { kind: "attempted"; attemptsCount: number; lastStatusCode: number | null; lastError: string | null };
 
 /** The attempt's row (its delivery is the outcome's). */
-export interface AttemptRow {
-  n: number;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  responseBody: string | null;
-  error: string | null;
-}
+export type AttemptRow = Omit<AttemptRecord, "deliveryId">;
 
 export type WebhookChange =
   /** A success ends the run of failures: failure_count 0, failing_since unset. */
