@@ -15,7 +15,7 @@ import { startWriterThread } from "../../src/db/writer/thread.ts";
 import { StorageUnavailableError } from "../../src/domain/errors.ts";
 import { createSecretBox } from "../../src/domain/secret-box.ts";
 import { openMigrated } from "../../src/db/open.ts";
-import type { Clock } from "../../src/domain/clock.ts";
+import { type Clock, ManualScheduler } from "../../src/domain/clock.ts";
 import type { IngestClaim } from "../../src/domain/store.ts";
 import { cleanupAfterEach, createEventTypes, createWebhook, publishEvent } from "../support/fixtures.ts";
 import { type Harness, harness, testConfig } from "../support/harness.ts";
@@ -89,15 +89,24 @@ describe("the writer thread", () => {
     const folder = join(dir, "data");
     writeFileSync(folder, "not a folder");
     const lost: string[] = [];
+    // Respawns run on a scheduler the test advances: a replacement starts only when it says.
+    const scheduler = new ManualScheduler();
     const writer = startWriterThread(
       { path: join(folder, "hookline.db"), synchronous: "full", busyTimeoutMs: 1_000, encryptionKey: undefined },
       (why) => lost.push(why),
       20,
+      scheduler,
     );
-    try {
+    /** Waits (bounded) for the next loss to be reported: a positive event, then one respawn. */
+    const nextLoss = async () => {
+      const seen = lost.length;
       const until = Date.now() + 5_000;
-      while (lost.length < 2 && Date.now() < until) await Bun.sleep(10);
-      expect(lost.length).toBeGreaterThanOrEqual(2);
+      while (lost.length === seen && Date.now() < until) await Bun.sleep(5);
+      expect(lost.length).toBe(seen + 1);
+      expect(scheduler.pending).toBe(1);
+    };
+    try {
+      await nextLoss();
       expect(lost[0]).toContain("writer could not open the database");
       expect(await writer.ping()).toBe(false);
       // Either refused while down, or by the replacement that cannot open the file either.
@@ -107,21 +116,23 @@ describe("the writer thread", () => {
       );
       // (the store turns a crossed SQLITE_CANTOPEN into the same 503)
       expect(refused instanceof StorageUnavailableError || storageProblem(refused) === "SQLITE_CANTOPEN").toBe(true);
+      // The replacement cannot open it either, and is replaced in turn.
+      scheduler.advance(20);
+      await nextLoss();
 
-      // Migrated beside it and moved in whole: a replacement (one every 20 ms) sees no folder or
-      // a finished database, never one half made.
+      // Migrated beside it and moved in whole: a replacement sees no folder or a finished
+      // database, never one half made.
       const ready = join(dir, "ready");
       openMigrated(testConfig({}, join(ready, "hookline.db"))).sqlite.close();
       rmSync(folder);
       renameSync(ready, folder);
-      const deadline = Date.now() + 5_000;
-      while (!(await writer.ping()) && Date.now() < deadline) await Bun.sleep(20);
+      scheduler.advance(20);
       expect(await writer.ping()).toBe(true);
       // The replacement has the schema's statements ready: a claim of nothing takes nothing.
       expect(await writer.claim([newId("dlv")], Date.now(), 30_000)).toEqual([]);
-      const before = lost.length;
-      await Bun.sleep(100);
-      expect(lost.length).toBe(before);
+      // It stays: no loss since, and no further replacement is armed.
+      expect(lost).toHaveLength(2);
+      expect(scheduler.pending).toBe(0);
     } finally {
       await writer.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { type Scheduler, systemScheduler } from "../../domain/clock.ts";
 import { StorageUnavailableError } from "../../domain/errors.ts";
 import type { Writer } from "./ops.ts";
 import { encode, fromWire, type WireError, type WriterOp, type WriterResponse, type WriterThreadOptions } from "./protocol.ts";
@@ -19,8 +20,9 @@ const RESPAWN_MS = 1_000;
 export function startWriterThread(
   opts: WriterThreadOptions,
   onLost: (why: string) => void = () => {},
-  // How long after a loss the next thread starts (tests shorten it).
+  // How long after a loss the next thread starts, on which timers (tests drive them).
   respawnMs = RESPAWN_MS,
+  scheduler: Scheduler = systemScheduler,
 ): Writer {
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let nextId = 1;
@@ -55,11 +57,11 @@ export function startWriterThread(
     pending.clear();
     w.terminate();
     onLost(why);
-    setTimeout(() => {
+    scheduler.setTimeout(() => {
       if (closed) return;
       down = undefined;
       worker = spawn();
-    }, respawnMs).unref();
+    }, respawnMs);
   }
 
   function send<T>(w: Worker, op: WriterOp, args: unknown[]): Promise<T> {
