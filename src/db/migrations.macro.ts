@@ -11,7 +11,16 @@ export interface EmbeddedMigration {
 }
 
 export function embeddedMigrations(): EmbeddedMigration[] {
-  const folder = join(import.meta.dir, "..", "..", "migrations");
+  return readFolder("migrations");
+}
+
+/** The PostgreSQL store's migrations (migrations-pg/, drizzle-kit's postgresql dialect). */
+export function embeddedPgMigrations(): EmbeddedMigration[] {
+  return readFolder("migrations-pg");
+}
+
+function readFolder(name: string): EmbeddedMigration[] {
+  const folder = join(import.meta.dir, "..", "..", name);
   return readMigrationFiles({ migrationsFolder: folder }).map((m) => ({
     sql: m.sql,
     folderMillis: m.folderMillis,

@@ -1,0 +1,12 @@
+import { bigint, boolean, pgTable, text } from "drizzle-orm/pg-core";
+import { keyText } from "./columns.ts";
+
+export const eventTypes = pgTable("event_types", {
+  name: keyText("name").primaryKey(),
+  description: text("description").notNull().default(""),
+  /** JSON Schema as JSON text (as in SQLite), or null. */
+  schema: text("schema"),
+  archived: boolean("archived").notNull().default(false),
+  createdAt: bigint("created_at", { mode: "number" }).notNull(),
+  updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+});

@@ -1,0 +1,5 @@
+export * from "./event-types.ts";
+export * from "./events.ts";
+export * from "./keys.ts";
+export * from "./replicas.ts";
+export * from "./webhooks.ts";
