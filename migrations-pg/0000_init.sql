@@ -60,11 +60,6 @@ CREATE TABLE "api_keys" (
 	CONSTRAINT "api_keys_hash_unique" UNIQUE("hash")
 );
 --> statement-breakpoint
-CREATE TABLE "changes" (
-	"scope" text COLLATE "C" PRIMARY KEY NOT NULL,
-	"version" bigint DEFAULT 0 NOT NULL
-);
---> statement-breakpoint
 CREATE TABLE "leader" (
 	"name" text COLLATE "C" PRIMARY KEY NOT NULL,
 	"holder" text NOT NULL,

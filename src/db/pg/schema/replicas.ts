@@ -12,15 +12,6 @@ export const leader = pgTable("leader", {
   expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
 });
 
-/**
- * A version per cache scope (keys, event types, webhooks), bumped in the transaction that
- * changes it: every replica polls the row and drops its cache when the version moved.
- */
-export const changes = pgTable("changes", {
-  scope: keyText("scope").primaryKey(),
-  version: bigint("version", { mode: "number" }).notNull().default(0),
-});
-
 /** Token buckets per credential shared by all replicas (rate_limit.per_minute). */
 export const rateBuckets = pgTable("rate_buckets", {
   key: keyText("key").primaryKey(),
