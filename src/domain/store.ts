@@ -1,7 +1,8 @@
 // The storage seam (DESIGN.md "Storage seam"). Domain and delivery code talk only to this
 // interface; every method is async and does its own transaction, so a PostgreSQL store for
 // several replicas can be added beside the SQLite one without touching the callers. What only
-// one kind of store can do is an optional method (`reclaimSpace`): callers check for it.
+// one kind of store can do is an optional method (`reclaimSpace`, `holdLease`): callers check
+// for it.
 import type { PageRequest } from "./pagination.ts";
 import type {
   ApiKeyRecord,
@@ -241,6 +242,13 @@ export interface Store {
    * kept in a file it can shrink has it (SQLite's incremental vacuum); the sweep skips it otherwise.
    */
   reclaimSpace?(maxPages: number): Promise<number>;
+  /**
+   * Takes or renews the lease `name` for this process for `ttlMs`; true while it holds it. Only a
+   * store shared by several processes has it (PostgreSQL: a lease row, in database time); the
+   * sweep runs its housekeeping only while it holds "housekeeping", and a store without it is
+   * the only process on its database, so always the holder.
+   */
+  holdLease?(name: string, ttlMs: number): Promise<boolean>;
 
   gauges(now: number): Promise<StoreGauges>;
   webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;
