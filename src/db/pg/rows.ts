@@ -1,12 +1,13 @@
 // Rows of the PostgreSQL store as Bun.SQL returns them, and their conversion to the domain's
 // records (domain/store-records.ts). Every module of store/ maps through here, so a record reads
-// the same whichever statement fetched it. What differs from SQLite's rows (db/store/rows.ts):
-// int8 columns (every time, in epoch ms) arrive as strings and go through num/numOrNull; int4
-// columns (counts, status codes, durations) and booleans arrive as numbers and booleans. The JSON
-// columns (webhooks.events, webhooks.headers, event_types.schema) are JSON text as in SQLite.
-// Secrets (secret, previous_secret, secret header values) are sealed with the SecretBox on the
-// way in and opened on the way out, exactly as the SQLite store does: callers only ever see
-// plaintext, the database only ciphertext (when security.encryption_key is set).
+// the same whichever statement fetched it. Rows are type aliases, not interfaces, so they satisfy
+// the client's `query<T extends Record<string, unknown>>`. What differs from SQLite's rows
+// (db/store/rows.ts): int8 columns (every time, in epoch ms) arrive as strings and go through
+// num/numOrNull; int4 columns (counts, status codes, durations) and booleans arrive as numbers
+// and booleans. The JSON columns (webhooks.events, webhooks.headers, event_types.schema) are JSON
+// text as in SQLite. Secrets (secret, previous_secret, secret header values) are sealed with the
+// SecretBox on the way in and opened on the way out, exactly as the SQLite store does: callers
+// only ever see plaintext, the database only ciphertext (when security.encryption_key is set).
 import type { Role } from "../../domain/principal.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
@@ -25,7 +26,7 @@ import { num, numOrNull } from "./client.ts";
 /** An int8 column: a string from Bun.SQL (a number when a statement computed it as int4). */
 type Int8 = string | number;
 
-export interface KeyRow {
+export type KeyRow = {
   id: string;
   tenant_id: string;
   role: Role;
@@ -35,7 +36,7 @@ export interface KeyRow {
   created_at: Int8;
   revoked_at: Int8 | null;
   expires_at: Int8 | null;
-}
+};
 
 export function toKey(r: KeyRow): ApiKeyRecord {
   return {
@@ -51,14 +52,14 @@ export function toKey(r: KeyRow): ApiKeyRecord {
   };
 }
 
-export interface EventTypeRow {
+export type EventTypeRow = {
   name: string;
   description: string;
   schema: string | null;
   archived: boolean;
   created_at: Int8;
   updated_at: Int8;
-}
+};
 
 export function toEventType(r: EventTypeRow): EventTypeRecord {
   return {
@@ -76,7 +77,7 @@ export function schemaText(schema: Record<string, unknown> | null): string | nul
   return schema === null ? null : JSON.stringify(schema);
 }
 
-export interface WebhookRow {
+export type WebhookRow = {
   id: string;
   tenant_id: string;
   url: string;
@@ -92,7 +93,7 @@ export interface WebhookRow {
   failing_since: Int8 | null;
   created_at: Int8;
   updated_at: Int8;
-}
+};
 
 /** The webhook with its secrets and secret header values in plaintext. */
 export function toWebhook(r: WebhookRow, secrets: SecretBox): WebhookRecord {
@@ -160,7 +161,7 @@ export function webhookTouched(at: string): string {
   return `updated_at = greatest(${at}::bigint, updated_at + 1)`;
 }
 
-export interface EventRow {
+export type EventRow = {
   id: string;
   tenant_id: string;
   type: string;
@@ -168,7 +169,7 @@ export interface EventRow {
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: Int8;
-}
+};
 
 export function toEvent(r: EventRow): EventRecord {
   return {
@@ -182,7 +183,7 @@ export function toEvent(r: EventRow): EventRecord {
   };
 }
 
-export interface DeliveryRow {
+export type DeliveryRow = {
   id: string;
   event_id: string;
   webhook_id: string;
@@ -200,7 +201,7 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: Int8;
   updated_at: Int8;
-}
+};
 
 export function toDelivery(r: DeliveryRow): DeliveryRecord {
   return {
@@ -226,7 +227,7 @@ export function toDelivery(r: DeliveryRow): DeliveryRecord {
 export const DELIVERY_COLUMNS = `id, event_id, webhook_id, tenant_id, event_type, status, attempts_count, retry_base,
   retry_started_at, next_attempt_at, lease_expires_at, last_status_code, last_error, created_at, updated_at`;
 
-export interface AttemptRow {
+export type AttemptRow = {
   delivery_id: string;
   n: number;
   started_at: Int8;
@@ -234,7 +235,7 @@ export interface AttemptRow {
   status_code: number | null;
   response_body: string | null;
   error: string | null;
-}
+};
 
 export function toAttempt(r: AttemptRow): AttemptRecord {
   return {
@@ -255,27 +256,26 @@ export const SEND_COLUMNS = `d.id, d.event_id, d.webhook_id, d.tenant_id, d.even
 
 export const SEND_JOIN = "deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id";
 
-export interface SendRow
-  extends Pick<
-    DeliveryRow,
-    | "id"
-    | "event_id"
-    | "webhook_id"
-    | "tenant_id"
-    | "event_type"
-    | "status"
-    | "attempts_count"
-    | "retry_base"
-    | "retry_started_at"
-    | "created_at"
-  > {
+export type SendRow = Pick<
+  DeliveryRow,
+  | "id"
+  | "event_id"
+  | "webhook_id"
+  | "tenant_id"
+  | "event_type"
+  | "status"
+  | "attempts_count"
+  | "retry_base"
+  | "retry_started_at"
+  | "created_at"
+> & {
   payload: string;
   url: string;
   headers: string;
   secret: string;
   previous_secret: string | null;
   previous_secret_expires_at: Int8 | null;
-}
+};
 
 /** A delivery ready to send: the webhook's secrets and secret header values decrypted. */
 export function toClaimed(r: SendRow, secrets: SecretBox): ClaimedDelivery {
