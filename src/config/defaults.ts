@@ -21,6 +21,9 @@ export const DEFAULTS: Config = {
     // FULL so an accepted event (202) survives a power loss.
     synchronous: "full",
     busy_timeout: 5 * SECOND,
+    // Per replica, used only with url: replicas × pool_size (plus other clients) must stay
+    // under the PostgreSQL server's max_connections, 100 by default.
+    pool_size: 10,
   },
   auth: {},
   rate_limit: { per_minute: 6_000 },

@@ -3,6 +3,7 @@
 // refuse a table that drifts from the Config interface.
 import { Cron } from "croner";
 import ipaddr from "ipaddr.js";
+import { databaseUrlProblem } from "../lib/database-url.ts";
 import { HEADER_NAME_RE, isReservedHeaderName } from "../lib/header-names.ts";
 import type { Config, JwtConfig } from "./types";
 
@@ -104,6 +105,8 @@ export const SPEC: Spec = {
     path: str,
     synchronous: { type: "enum", values: ["full", "normal"] },
     busy_timeout: duration,
+    url: { type: "string", check: databaseUrlProblem },
+    pool_size: { type: "integer", min: 1, max: 1_000, hint: "connections per replica" },
   },
   auth: {
     root_key: { type: "string", check: checkRootKey },

@@ -45,6 +45,14 @@ export interface Config {
     path: string;
     synchronous: Synchronous;
     busy_timeout: DurationMs;
+    /**
+     * postgres:// or postgresql:// URL. When set, PostgreSQL is the store (any number of
+     * replicas on one database) and the SQLite keys (path, synchronous, busy_timeout) are unused. It holds a
+     * password: show it only through redactDatabaseUrl (src/lib/database-url.ts).
+     */
+    url?: string;
+    /** PostgreSQL connections per replica (with url only). */
+    pool_size: number;
   };
   auth: {
     root_key?: string;
