@@ -1,0 +1,79 @@
+// Reads for /metrics and per-webhook health on PostgreSQL; nothing here writes. The gauges have
+// no databaseBytes/walBytes (optional in the port): the database's size is the server's to
+// report (pg_database_size needs no Hookline), and several replicas would each report the same.
+import type { StoreGauges, WebhookStatsRecord } from "../../../domain/store.ts";
+import { num, numOrNull } from "../client.ts";
+import type { PgContext } from "../context.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export function pgStatsQueries(ctx: PgContext) {
+  const { client } = ctx;
+  return {
+    async gauges(now: number): Promise<StoreGauges> {
+      // Three independent reads, each on its own pooled connection at once.
+      const [buckets, [oldest], hooks] = await Promise.all([
+        client.query<{ bucket: string; n: unknown }>(
+          `SELECT CASE WHEN created_at > $1::bigint THEN 'lt_1m' WHEN created_at > $2::bigint THEN '1m_10m'
+                       WHEN created_at > $3::bigint THEN '10m_1h' WHEN created_at > $4::bigint THEN '1h_1d'
+                       ELSE 'gt_1d' END AS bucket,
+                  count(*) AS n
+           FROM deliveries WHERE status = 'pending' GROUP BY bucket`,
+          [now - MINUTE, now - 10 * MINUTE, now - HOUR, now - DAY],
+        ),
+        client.query<{ created: unknown; due: unknown }>(
+          `SELECT min(created_at) AS created,
+                  (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS due
+           FROM deliveries WHERE status = 'pending'`,
+          [now],
+        ),
+        client.query<{ enabled: boolean; n: unknown }>("SELECT enabled, count(*) AS n FROM webhooks GROUP BY enabled"),
+      ]);
+      const pendingByAge: Record<string, number> = {};
+      for (const row of buckets) pendingByAge[row.bucket] = num(row.n);
+      let enabled = 0;
+      let disabled = 0;
+      for (const row of hooks) {
+        if (row.enabled) enabled = num(row.n);
+        else disabled = num(row.n);
+      }
+      return {
+        pendingByAge,
+        oldestPendingCreatedAt: numOrNull(oldest?.created),
+        oldestDueAt: numOrNull(oldest?.due),
+        webhooksEnabled: enabled,
+        webhooksDisabled: disabled,
+      };
+    },
+    async webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord> {
+      const [[s], [p]] = await Promise.all([
+        // percentile_disc is the nearest rank (the first duration whose rank reaches p × count),
+        // as SQLite's store computes it with an ORDER BY … OFFSET; null without attempts.
+        client.query<{ attempts: number; succeeded: number; p50: number | null; p95: number | null }>(
+          `SELECT count(*)::int AS attempts,
+                  (count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299))::int AS succeeded,
+                  percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50,
+                  percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95
+           FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+           WHERE d.webhook_id = $1 AND a.started_at >= $2`,
+          [webhookId, since],
+        ),
+        client.query<{ created: unknown; next: unknown }>(
+          `SELECT min(created_at) AS created, min(next_attempt_at) AS next FROM deliveries
+           WHERE webhook_id = $1 AND status = 'pending'`,
+          [webhookId],
+        ),
+      ]);
+      return {
+        attempts: s?.attempts ?? 0,
+        succeeded: s?.succeeded ?? 0,
+        p50Ms: s?.p50 ?? null,
+        p95Ms: s?.p95 ?? null,
+        oldestPendingCreatedAt: numOrNull(p?.created),
+        nextAttemptAt: numOrNull(p?.next),
+      };
+    },
+  };
+}
