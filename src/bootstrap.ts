@@ -13,7 +13,8 @@ export const INITIAL_KEY_FILE = "initial-admin-key";
 /**
  * First start without a root key: nobody could call the API. Mint one global admin key and
  * write it to a file only the owner can read, beside the database; the log names the file,
- * never the key. Runs only while no active key exists, so it happens once.
+ * never the key. Runs only while no active key exists, so it happens once. SQLite only: on
+ * PostgreSQL it says how to make the first key instead (below).
  *
  * The file is created exclusively (O_EXCL, 0600 whatever the umask) before the key exists. One
  * already there is never overwritten: it is a key someone may still need (from an earlier
@@ -27,6 +28,16 @@ export async function ensureAdminAccess(
   const { config, store, logger } = deps;
   if (config.auth.root_key !== undefined) return undefined;
   if ((await store.countActiveKeys()) > 0) return undefined;
+  if (config.database.url) {
+    // PostgreSQL: no key is minted. Replicas usually run in containers whose files nobody reads,
+    // several starting together would each mint one (into as many files), and a key printed to
+    // the log would be a credential in every log store. The first key is the operator's to make,
+    // with the CLI against the same database; meanwhile the API answers 401 and the rest runs.
+    logger.warn(
+      "no root key is configured and no API key exists: with PostgreSQL no first key is created for you; create one with `hookline keys create --tenant '*' --role admin` (with the same database.url), or set auth.root_key (HOOKLINE_ROOT_KEY)",
+    );
+    return undefined;
+  }
   const dir = config.database.path === ":memory:" ? process.cwd() : dirname(resolve(config.database.path));
   const file = join(dir, INITIAL_KEY_FILE);
   const fd = openExclusive(file);

@@ -50,7 +50,9 @@ async function start(
   // (which throws, before anything is sent, when the database holds some the key cannot read).
   const opened = await openStore(config, { logger });
   undo.push(() => opened.close());
-  if (opened.migrationsApplied > 0) logger.info({ applied: opened.migrationsApplied, path: config.database.path }, "database migrated");
+  if (opened.migrationsApplied > 0) {
+    logger.info({ applied: opened.migrationsApplied, [opened.kind === "sqlite" ? "path" : "database"]: opened.location }, "database migrated");
+  }
   warnIfExposed(opened, logger);
   const { deps, dispatcher, closeOutbound } = createRuntime(config, opened.store, { ...opts, logger });
   const { store, clock } = deps;
@@ -95,7 +97,7 @@ async function start(
   const server = app.server;
   if (!server) throw new Error("the HTTP server did not start");
   const url = `http://${hostPort(config.server.host, server.port ?? config.server.port)}`;
-  logger.info({ url, version: VERSION, database: config.database.path }, "hookline listening");
+  logger.info({ url, version: VERSION, database: opened.location }, "hookline listening");
 
   let stopping: Promise<void> | undefined;
   return {
@@ -127,6 +129,8 @@ function hostPort(host: string, port: number): string {
 }
 
 function lockDatabase(config: Config): InstanceLock | undefined {
+  // PostgreSQL: any number of replicas share the database (and database.path is unused).
+  if (config.database.url) return undefined;
   try {
     return acquireInstanceLock(config.database.path);
   } catch (err) {

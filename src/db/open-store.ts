@@ -1,13 +1,15 @@
 // One way to open a store (DESIGN.md "Storage seam"). `openStore(config)` picks the store from
-// the config (SQLite at database.path today; PostgreSQL joins here next issue) and owns what
-// opening it takes: the file (pragmas, owner-only modes: open.ts), the schema (migrate.ts), the
-// writer thread (writer/thread.ts) and the check that the configured key reads the stored
-// secrets. The runtime, the server and the CLI get the `Store` port and how to close it, nothing
+// the config — PostgreSQL when database.url is set (pg/open.ts: connect, waiting for a server
+// not reachable yet, migrations, the secrets check), else SQLite at database.path — and owns
+// what opening it takes: for SQLite the file (pragmas, owner-only modes: open.ts), the schema
+// (migrate.ts), the writer thread (writer/thread.ts) and the check that the configured key reads
+// the stored secrets. The runtime, the server and the CLI get the `Store` port and how to close it, nothing
 // SQLite-typed. `openSqliteStore` is the same open with the SQLite handles left on, for tests
 // that inspect the file and for the store-contract factories.
 //
 // The instance lock (one server per database file) is not taken here: `serve` takes it before
-// it checks its port, and both before anything touches the database (server.ts).
+// it checks its port, and both before anything touches the database (server.ts). PostgreSQL has
+// none: several replicas on one database are what it is for.
 import type { Database } from "bun:sqlite";
 import { dirname, resolve } from "node:path";
 import type { Config } from "../config/types.ts";
@@ -35,6 +37,9 @@ export interface ExposedFile extends ExposedPath {
 
 export interface OpenedStore {
   store: Store;
+  kind: "sqlite" | "postgres";
+  /** Where the data is, as logs and the CLI may show it: the file's path, or the URL without its password. */
+  location: string;
   /** Checked when opened for "serve"; undefined for a "tool" (see OpenStoreOptions). */
   secretsAtRest: SecretsAtRest | undefined;
   /** Migrations this open applied (0: the schema was current). */
@@ -58,11 +63,21 @@ export interface OpenStoreOptions {
    * them, and must work in a shell without the key).
    */
   purpose?: "serve" | "tool";
-  /** Where the loss of the writer thread is said (it is replaced a second later). */
-  logger?: Pick<Logger, "error">;
+  /**
+   * Where the loss of the writer thread is said (it is replaced a second later), and, for
+   * "serve" on PostgreSQL, each try to reach a server not reachable yet (a tool says it on
+   * stderr, and gives up after a few seconds: pg/connect.ts).
+   */
+  logger?: Pick<Logger, "error" | "warn">;
 }
 
 export async function openStore(config: Config, opts: OpenStoreOptions = {}): Promise<OpenedStore> {
+  const url = config.database.url;
+  if (url !== undefined && url !== "") {
+    // Loaded only when used: a SQLite install never loads the PostgreSQL store.
+    const { openPostgresStore } = await import("./pg/open.ts");
+    return openPostgresStore(config, url, opts);
+  }
   const tool = opts.purpose === "tool";
   const { sqlite: _sqlite, writer: _writer, ...opened } = openSqliteStore(config, {
     writer: tool ? "local" : "thread",
@@ -81,7 +96,7 @@ export interface SqliteOpenOptions {
   writer?: "thread" | "local";
   /** Refuse a database whose encrypted secrets the key cannot read (default true). */
   checkSecrets?: boolean;
-  logger?: Pick<Logger, "error">;
+  logger?: Pick<Logger, "error" | "warn">;
 }
 
 /** SQLite only: the opened store with its handles, for tests and tools that look at the file. */
@@ -122,6 +137,8 @@ export function openSqliteStore(config: Config, opts: SqliteOpenOptions = {}): S
   let closing: Promise<void> | undefined;
   return {
     store,
+    kind: "sqlite",
+    location: path,
     sqlite,
     writer,
     secretsAtRest: stored && { ...stored, keyConfigured: secrets.enabled },
