@@ -41,7 +41,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ready: the database is writable and the dispatcher runs */
+        /** Ready: the database is writable and the dispatcher runs; which store it is */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -745,6 +745,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         status: string;
+                        /** @enum {string} */
+                        store: "sqlite" | "postgres";
                         checks: {
                             [key: string]: boolean;
                         };

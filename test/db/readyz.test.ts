@@ -43,7 +43,7 @@ test("query_only on both connections (the harness's refuseWrites): /readyz 503, 
   const url = new URL((await h.call("GET", "/healthz")).url).origin;
   expect((await readyz(url)).status).toBe(200);
   await h.refuseWrites(true);
-  expect(await readyz(url)).toEqual({ status: 503, body: { status: "unavailable", checks: { database: false, dispatcher: true } } });
+  expect(await readyz(url)).toEqual({ status: 503, body: { status: "unavailable", store: "sqlite", checks: { database: false, dispatcher: true } } });
   await h.refuseWrites(false);
   expect((await readyz(url)).status).toBe(200);
 });

@@ -28,7 +28,7 @@ test("/readyz is 503 while the dispatcher is not running", async () => {
   h = await harness();
   const res = await h.call("GET", "/readyz", { key: null });
   expect(res.status).toBe(503);
-  expect(await res.json()).toEqual({ status: "unavailable", checks: { database: true, dispatcher: false } });
+  expect(await res.json()).toEqual({ status: "unavailable", store: "sqlite", checks: { database: true, dispatcher: false } });
   h.dispatcher.start();
   expect((await h.call("GET", "/readyz", { key: null })).status).toBe(200);
 });

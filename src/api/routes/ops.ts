@@ -4,8 +4,17 @@ import { isGlobal } from "../../domain/principal.ts";
 import { authenticate, credentialOf } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
 
+const readiness = t.Object({
+  status: t.String(),
+  store: t.Union([t.Literal("sqlite"), t.Literal("postgres")], { description: "The store this replica runs on" }),
+  checks: t.Record(t.String(), t.Boolean()),
+});
+
 /** Liveness, readiness and metrics, outside /v1: no rate limit; metrics optionally behind a key. */
 export function opsRoutes(deps: ApiDeps) {
+  // API.md §11: /readyz names the store. database.url is what makes PostgreSQL the store
+  // (openStore); beside `checks`, not in it, so every check stays a boolean a monitor can AND.
+  const store = deps.config.database.url ? "postgres" : "sqlite";
   return new Elysia({ detail: { tags: ["Operations"] } })
     .get(
       "/metrics",
@@ -38,14 +47,11 @@ export function opsRoutes(deps: ApiDeps) {
           set.status = 503;
           set.headers["retry-after"] = "5";
         }
-        return { status: r.ready ? "ready" : "unavailable", checks: r.checks };
+        return { status: r.ready ? "ready" : "unavailable", store, checks: r.checks };
       },
       {
-        response: {
-          200: t.Object({ status: t.String(), checks: t.Record(t.String(), t.Boolean()) }),
-          503: t.Object({ status: t.String(), checks: t.Record(t.String(), t.Boolean()) }),
-        },
-        detail: { summary: "Ready: the database is writable and the dispatcher runs" },
+        response: { 200: readiness, 503: readiness },
+        detail: { summary: "Ready: the database is writable and the dispatcher runs; which store it is" },
       },
     );
 }
