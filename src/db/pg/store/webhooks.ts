@@ -22,10 +22,12 @@ import {
 
 /**
  * The fan-out targets per tenant. What an entry holds is the ingest's business (store/ingest.ts
- * casts it, as SQLite's planner does); this module only clears it, and its `generation` counts
- * this replica's webhook changes (held claims compare it, domain/delivery-rules/held.ts).
+ * fills and reads it); this module only clears it, and its `generation` counts this replica's
+ * webhook changes (held claims compare it, domain/delivery-rules/held.ts). The entry type is
+ * `never` here because nothing here reads one: that way the cache is assignable to the ingest's
+ * own `AsyncTtlCache<Targets>` (a class generic in its values is not, for `unknown`).
  */
-export type SubscriberCache = AsyncTtlCache<unknown>;
+export type SubscriberCache = AsyncTtlCache<never>;
 
 // `?event=` filters with the domain's own matcher, read in chunks, as db/store/webhooks.ts does
 // (its header says why and what it costs): twice the page at first (at least CHUNK_MIN rows),
@@ -44,7 +46,7 @@ type Insert = { ok: true } | { ok: false; reason: "quota"; count: number };
 
 export function pgWebhookQueries(ctx: PgContext) {
   const { client, secrets } = ctx;
-  const subscribers: SubscriberCache = new AsyncTtlCache<unknown>();
+  const subscribers: SubscriberCache = new AsyncTtlCache<never>();
 
   /**
    * A change to existing webhooks. The cache is cleared before the write, so an ingest that reads
