@@ -200,6 +200,25 @@ describePostgres("postgres store, management under several replicas", () => {
     },
   );
 
+  postgresTest("secrets and secret header values are ciphertext in the database, plaintext to callers", async () => {
+    const r = replica(a, "a");
+    const w = webhookRecord({ createdAt: t, headers: { authorization: "Bearer abc123", "x-team": "crm" } });
+    await r.webhooks.insertWebhook(w);
+    await r.webhooks.updateWebhook(w.id, { headers: { "x-api-key": "k-123" } }, t + 1);
+    await r.webhooks.rotateSecret(w.id, "whsec_next", t + 3_600_000, t + 2);
+    const [row] = await a.query<{ secret: string; previous_secret: string; headers: string }>(
+      "SELECT secret, previous_secret, headers FROM webhooks WHERE id = $1",
+      [w.id],
+    );
+    expect([row?.secret, row?.previous_secret].every((v) => v?.startsWith("enc:"))).toBe(true);
+    expect(JSON.parse(row?.headers ?? "{}")["x-api-key"]).toStartWith("enc:");
+    expect(await replica(b, "b").webhooks.getWebhook(w.id)).toMatchObject({
+      secret: "whsec_next",
+      previousSecret: w.secret,
+      headers: { "x-api-key": "k-123" },
+    });
+  });
+
   postgresTest("a purge counts what it deletes: attempts, deliveries, events", async () => {
     const rows = await failedDelivery();
     await a.query(
