@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { JwtConfigError, jwtVerifierFor } from "./api/jwt.ts";
 import { backupCommand, vacuumCommand } from "./cli/backup.ts";
+import { dbCopyCommand } from "./cli/db-copy.ts";
 import { doctorCommand } from "./cli/doctor.ts";
 import { keysCommand } from "./cli/keys.ts";
 import { secretsCommand } from "./cli/secrets.ts";
@@ -11,9 +12,16 @@ import { USAGE } from "./cli/usage.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "./config/load.ts";
 import type { Config } from "./config/types.ts";
 import { migrateDatabase } from "./db/open.ts";
+import { migratePostgres } from "./db/pg/connect.ts";
+import { redactDatabaseUrl } from "./lib/database-url.ts";
 import { startServer } from "./server.ts";
 import { StartupError } from "./startup-error.ts";
 import { VERSION } from "./version.ts";
+
+/** The store as `config check` names it: the file, or PostgreSQL's URL without its password. */
+function describeDatabase(config: Config): string {
+  return config.database.url ? `${redactDatabaseUrl(config.database.url)} (PostgreSQL)` : config.database.path;
+}
 
 function fail(message: string, code = 2): number {
   process.stderr.write(`${message}\n`);
@@ -32,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
         role: { type: "string" },
         name: { type: "string" },
         "expires-in": { type: "string" },
+        to: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -52,8 +61,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const known = ["serve", "migrate", "keys", "secrets", "config", "healthcheck", "backup", "doctor", "vacuum"];
-  if (!command || !known.includes(command) || (command === "config" && sub !== "check")) {
+  const known = ["serve", "migrate", "keys", "secrets", "config", "healthcheck", "backup", "doctor", "vacuum", "db"];
+  if (!command || !known.includes(command) || (command === "config" && sub !== "check") || (command === "db" && sub !== "copy")) {
     return fail(command ? `unknown command: ${positionals.join(" ")}\n\n${USAGE}` : USAGE);
   }
 
@@ -81,13 +90,21 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "config":
-      process.stdout.write(`configuration OK (${file ?? "built-in defaults"}); database: ${config.database.path}\n`);
+      // Offline: the configuration only, no connection to the database.
+      process.stdout.write(`configuration OK (${file ?? "built-in defaults"}); database: ${describeDatabase(config)}\n`);
       return 0;
     case "migrate": {
+      if (config.database.url) {
+        const { applied } = await migratePostgres(config.database.url);
+        process.stdout.write(`applied ${applied} migration(s) to ${redactDatabaseUrl(config.database.url)}\n`);
+        return 0;
+      }
       const applied = migrateDatabase(config);
       process.stdout.write(`applied ${applied} migration(s) to ${config.database.path}\n`);
       return 0;
     }
+    case "db":
+      return dbCopyCommand(config, { to: values.to });
     case "keys":
       return keysCommand(config, {
         action: sub,

@@ -17,11 +17,23 @@ function failed(command: string, err: unknown): number {
   throw err;
 }
 
+/** backup and vacuum work on a SQLite file; on PostgreSQL they say what to use instead (exit 2). */
+function notForPostgres(command: string, instead: string): number {
+  process.stderr.write(`hookline ${command}: the database is PostgreSQL (database.url is set), which this command does not handle; ${instead}. Nothing was done.\n`);
+  return 2;
+}
+
 /**
  * `hookline backup FILE`: a consistent copy of the live database, safe while the server runs.
  * Progress on a TTY (stderr); the summary line always on stdout.
  */
 export async function backupCommand(config: Config, file: string | undefined): Promise<number> {
+  if (config.database.url) {
+    return notForPostgres(
+      "backup",
+      "back it up with PostgreSQL's own tools: `pg_dump --format=custom --file=hookline.dump \"$HOOKLINE_DATABASE_URL\"` (a consistent copy while replicas run; restore with pg_restore into an empty database), or continuous archiving / your provider's snapshots",
+    );
+  }
   if (!file) {
     process.stderr.write("usage: hookline backup FILE [--config FILE] (see hookline --help)\n");
     return 2;
@@ -73,6 +85,12 @@ export async function backupCommand(config: Config, file: string | undefined): P
  * one either it or the server's writes would wait and fail.
  */
 export async function vacuumCommand(config: Config): Promise<number> {
+  if (config.database.url) {
+    return notForPostgres(
+      "vacuum",
+      "PostgreSQL's autovacuum reclaims the space of deleted rows by itself while replicas run; to run it by hand use PostgreSQL's tools: `vacuumdb --analyze \"$HOOKLINE_DATABASE_URL\"`, or VACUUM (ANALYZE) in psql",
+    );
+  }
   // Refused beside a running server (its lock), and held while vacuuming so that no server
   // starts meanwhile. A missing database is vacuumDatabase's error, with no lock file made.
   let lock: InstanceLock | undefined;

@@ -2,6 +2,11 @@ import { formatDuration } from "../lib/duration.ts";
 import type { Config } from "../config/types.ts";
 import { DatabaseFileError } from "../db/backup.ts";
 import { type DoctorReport, inspectDatabase } from "../db/doctor.ts";
+import { connectPostgresPatiently, reportRetries } from "../db/pg/connect.ts";
+import { type DoctorCounts, inspectPostgres, type PgDoctorReport, readOnlySnapshot } from "../db/pg/doctor.ts";
+import { HOUSEKEEPING_LEASE } from "../delivery/sweep.ts";
+import { redactDatabaseUrl } from "../lib/database-url.ts";
+import { StartupError } from "../startup-error.ts";
 import { formatMB } from "./progress.ts";
 
 /** An approximate, human span: "3d 4h", "2h 5m", "4m 10s", "12s", "250ms". */
@@ -26,8 +31,8 @@ function bytes(n: number): string {
   return `${formatMB(n)} (${n} bytes)`;
 }
 
-function databaseLines(r: DoctorReport, now: number): string[] {
-  const lines = [
+function sqliteLines(r: DoctorReport): string[] {
+  return [
     `database: ${r.path}`,
     `file size: ${bytes(r.fileBytes)}`,
     `wal size: ${bytes(r.walBytes)}`,
@@ -35,6 +40,26 @@ function databaseLines(r: DoctorReport, now: number): string[] {
     `sqlite version: ${r.sqliteVersion}`,
     `journal mode: ${r.journalMode}`,
   ];
+}
+
+function postgresLines(r: PgDoctorReport): string[] {
+  const h = r.housekeeping;
+  const lease =
+    h === null
+      ? "no replica yet"
+      : h.expiresAt > r.now
+        ? `${h.holder} (lease for ${formatSpan(h.expiresAt - r.now)} more)`
+        : `nobody (${h.holder}'s lease ran out ${formatSpan(r.now - h.expiresAt)} ago)`;
+  return [
+    `database: ${r.database} (PostgreSQL)`,
+    `postgresql version: ${r.serverVersion}`,
+    `database size: ${bytes(r.databaseBytes)}`,
+    `housekeeping: ${lease}`,
+  ];
+}
+
+function contentLines(r: DoctorCounts, now: number): string[] {
+  const lines: string[] = [];
   const m = r.migrations;
   const state =
     m.pending.length > 0
@@ -86,7 +111,9 @@ function configLines(config: Config, file: string | undefined): string[] {
   return [
     `config: ${file ?? "built-in defaults"}`,
     `listen: ${host}:${config.server.port}`,
-    `database.synchronous: ${config.database.synchronous}, busy_timeout ${formatDuration(config.database.busy_timeout)}`,
+    config.database.url
+      ? `database.pool_size: ${config.database.pool_size} connections per replica`
+      : `database.synchronous: ${config.database.synchronous}, busy_timeout ${formatDuration(config.database.busy_timeout)}`,
     `retry policy: ${retry}, jitter ${Math.round(d.jitter * 100)}%, timeout ${formatDuration(d.timeout)}, disable after ${formatDuration(d.disable_after)}`,
     `delivery concurrency: ${d.concurrency} total, ${d.per_webhook_concurrency} per webhook`,
     `rate limit: ${config.rate_limit.per_minute === 0 ? "off" : `${config.rate_limit.per_minute}/min per credential`}`,
@@ -97,7 +124,8 @@ function configLines(config: Config, file: string | undefined): string[] {
 }
 
 /** `hookline doctor`: a read-only report on the database and the configuration. */
-export function doctorCommand(config: Config, file: string | undefined): number {
+export async function doctorCommand(config: Config, file: string | undefined): Promise<number> {
+  if (config.database.url) return doctorPostgres(config, config.database.url, file);
   const now = Date.now();
   let report: DoctorReport;
   try {
@@ -109,6 +137,26 @@ export function doctorCommand(config: Config, file: string | undefined): number 
     }
     throw err;
   }
-  process.stdout.write(`${[...databaseLines(report, now), ...configLines(config, file)].join("\n")}\n`);
+  process.stdout.write(`${[...sqliteLines(report), ...contentLines(report, now), ...configLines(config, file)].join("\n")}\n`);
+  return 0;
+}
+
+/**
+ * The PostgreSQL report: never the URL's password. Unreachable after a few tries, or refused:
+ * exit 1 with the reason (a StartupError from the connect, which main prints).
+ */
+async function doctorPostgres(config: Config, url: string, file: string | undefined): Promise<number> {
+  const database = redactDatabaseUrl(url);
+  const { client, prepared: report } = await connectPostgresPatiently(
+    url,
+    1,
+    (c) => readOnlySnapshot(c, (tx) => inspectPostgres(tx, database, HOUSEKEEPING_LEASE)),
+    { onRetry: reportRetries(url) },
+  ).catch((err: unknown) => {
+    if (err instanceof StartupError) throw new StartupError(err.message, 1);
+    throw err;
+  });
+  await client.close();
+  process.stdout.write(`${[...postgresLines(report), ...contentLines(report, report.now), ...configLines(config, file)].join("\n")}\n`);
   return 0;
 }

@@ -18,14 +18,23 @@ Usage:
   hookline secrets encrypt [--config FILE]    encrypt stored webhook secrets with security.encryption_key
   hookline config check [--config FILE]       validate the configuration and exit
   hookline backup FILE [--config FILE]        write a consistent copy of the database to FILE,
-                                              safe while the server runs (refuses an existing FILE)
+                                              safe while the server runs (refuses an existing FILE;
+                                              SQLite only: for PostgreSQL use pg_dump)
   hookline doctor [--config FILE]             report on the database and the configuration
                                               (read-only; never prints keys or secrets)
   hookline vacuum [--config FILE]             checkpoint the WAL and VACUUM the database, printing
                                               the sizes before and after; stop the server first
-                                              (refused, exit 2, while one holds the database)
+                                              (refused, exit 2, while one holds the database;
+                                              SQLite only: PostgreSQL has autovacuum)
+  hookline db copy --to postgres://… [--config FILE]
+                                              copy the SQLite database (database.path; stop the
+                                              server first) into an empty PostgreSQL database,
+                                              then verify the counts: the move to several replicas
   hookline healthcheck [--config FILE]        exit 0 if the local server answers /healthz
   hookline --version | --help
+
+With database.url set (HOOKLINE_DATABASE_URL), every command but backup and vacuum works
+against that PostgreSQL database.
 
 --config defaults to $HOOKLINE_CONFIG, then ./hookline.toml if present, else built-in defaults.
 Every key can be overridden with HOOKLINE_<SECTION>_<KEY>; see config.example.toml. Other

@@ -66,7 +66,7 @@ export async function connectPostgresPatiently<T>(
       if (err instanceof StartupError || err instanceof SchemaTooNewError) throw err;
       const trouble = storageTrouble(err);
       if (trouble === undefined) throw refused(err, url, shown);
-      const why = `${scrub(err, url)} (${trouble})`;
+      const why = `${scrub(err, url)} (${trouble.replace(/^PostgreSQL /, "")})`;
       const last = attempt >= tries;
       opts.onRetry?.({ attempt, why, retryInMs: last ? undefined : retryDelayMs(attempt) });
       if (last) {
