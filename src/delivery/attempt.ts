@@ -66,7 +66,9 @@ export async function runAttempt(deps: AttemptDeps, d: ClaimedDelivery, manual: 
     error: result.error,
   };
   const retryStartedAt = d.retryStartedAt ?? startedAt;
-  const base = { deliveryId: d.id, webhookId: d.webhookId, attempt, manual, retryStartedAt };
+  const base: Omit<AttemptOutcome, "result" | "nextAttemptAt"> = { deliveryId: d.id, webhookId: d.webhookId, attempt, manual, retryStartedAt };
+  // The claim's fencing token goes back with its outcome (a store for several replicas checks it).
+  if (d.claimToken !== undefined) base.claimToken = d.claimToken;
   const outcome = classify(result, finishedAt);
   if (outcome.kind === "success") return { ...base, result: "succeeded", nextAttemptAt: null };
   if (outcome.kind === "gone") return { ...base, result: "gone", nextAttemptAt: null };

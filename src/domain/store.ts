@@ -118,6 +118,11 @@ export interface ClaimedDelivery
     Pick<WebhookRecord, "url" | "headers" | "secret" | "previousSecret" | "previousSecretExpiresAt"> {
   /** The event's envelope, sent as is. */
   payload: string;
+  /**
+   * The fencing token of the claim that took it (a store for several replicas sets it): its
+   * outcome is written only while the delivery still carries it. Unset for a manual send.
+   */
+  claimToken?: string;
 }
 
 export interface ClaimOptions {
@@ -139,6 +144,11 @@ export interface AttemptOutcome {
   result: AttemptResult;
   nextAttemptAt: number | null;
   retryStartedAt: number;
+  /**
+   * The claim's fencing token (ClaimedDelivery.claimToken), when the store gave one: the outcome
+   * is dropped if the delivery no longer carries it (the lease ran out and another claim took it).
+   */
+  claimToken?: string;
 }
 
 export interface DeliveryFilter extends PageRequest {
