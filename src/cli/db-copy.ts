@@ -68,7 +68,7 @@ async function copyLocked(config: Config, to: string): Promise<number> {
     const result = await copySqliteToPostgres(sqlite, client, progress.enabled ? { onProgress: show } : {});
     progress.end();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const counts = COPIED_TABLES.map((t) => `${result.counts[t.name]} ${t.name.replace("_", " ")}`).join(", ");
+    const counts = COPIED_TABLES.map((t) => `${t.name.replace("_", " ")} ${result.counts[t.name]}`).join(", ");
     process.stdout.write(`copied ${config.database.path} to ${target} in ${seconds} s: ${counts}; counts verified\n`);
     const { encrypted, plaintext } = result.secrets;
     if (encrypted > 0) {
