@@ -6,7 +6,13 @@ import { afterEach, expect } from "bun:test";
 import { connectPostgres, DB_NOW_MS, num, type PgClient } from "../../src/db/pg/client.ts";
 import { applyPgMigrations } from "../../src/db/pg/migrate.ts";
 import { pgLeaderQueries } from "../../src/db/pg/store/leader.ts";
+import { createPostgresStore } from "../../src/db/pg/store.ts";
+import { HOUSEKEEPING_LEASE, type SweepReport, sweepOnce } from "../../src/delivery/sweep.ts";
+import { systemClock } from "../../src/domain/clock.ts";
 import { createSecretBox } from "../../src/domain/secret-box.ts";
+import type { Store } from "../../src/domain/store.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { testConfig } from "../support/harness.ts";
 import { describePostgres, freshDatabase, postgresTest } from "../support/postgres.ts";
 
 const clients: PgClient[] = [];
@@ -77,6 +83,56 @@ describePostgres("the housekeeping lease (PostgreSQL)", () => {
       const answers = await Promise.all(leaders.map((l) => l.holdLease(name, 30_000)));
       expect(answers.filter(Boolean)).toHaveLength(1);
       expect((await left(name)).holder).toBe(names[answers.indexOf(true)]);
+    }
+  });
+});
+
+describePostgres("the sweep on two replicas (PostgreSQL)", () => {
+  postgresTest("one replica housekeeps, the other only recovers leases and wakes; the other takes over once the lease ran out", async () => {
+    const url = await freshDatabase();
+    const admin = connectPostgres(url, 1);
+    clients.push(admin);
+    await applyPgMigrations(admin);
+    const stores: Store[] = [];
+    const replica = (replicaId: string) => {
+      const client = connectPostgres(url, 2);
+      const ctx = { client, secrets: createSecretBox(undefined), replicaId };
+      // The store as src/db/pg/store.ts assembles it, with the lease queries spread in (a no-op
+      // once store.ts spreads pgLeaderQueries itself).
+      const store: Store = { ...createPostgresStore(client, { replicaId }), ...pgLeaderQueries(ctx) };
+      stores.push(store);
+      const purges: unknown[] = [];
+      let wakes = 0;
+      const sweep = (): Promise<SweepReport> =>
+        sweepOnce({
+          store,
+          clock: systemClock,
+          config: testConfig(),
+          logger: createLogger("silent"),
+          metrics: { recordPurge: (counts) => void purges.push(counts) },
+          wake: () => void wakes++,
+          leaseMs: 30_000,
+        });
+      return { sweep, purges, wakes: () => wakes };
+    };
+    const a = replica("replica-a");
+    const b = replica("replica-b");
+    try {
+      expect((await a.sweep()).housekeeping).toBe(true);
+      const other = await b.sweep();
+      expect(other).toMatchObject({ housekeeping: false, eventsPurged: 0, keysCleared: 0, webhooksDisabled: 0 });
+      expect(a.purges).toHaveLength(1);
+      expect(b.purges).toHaveLength(0);
+      // Both woke their dispatchers for due retries.
+      expect([a.wakes(), b.wakes()]).toEqual([1, 1]);
+      expect((await a.sweep()).housekeeping).toBe(true);
+
+      // replica-a stops sweeping (it died): once its lease ran out in database time, b takes over.
+      await admin.query("UPDATE leader SET expires_at = expires_at - 30001 WHERE name = $1", [HOUSEKEEPING_LEASE]);
+      expect((await b.sweep()).housekeeping).toBe(true);
+      expect((await a.sweep()).housekeeping).toBe(false);
+    } finally {
+      for (const s of stores) await s.close();
     }
   });
 });
