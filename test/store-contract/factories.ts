@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { DEFAULTS } from "../../src/config/defaults.ts";
 import type { Config } from "../../src/config/types.ts";
 import { openStore } from "../../src/db/open-store.ts";
+import { connectPostgres } from "../../src/db/pg/client.ts";
+import { applyPgMigrations } from "../../src/db/pg/migrate.ts";
+import { createPostgresStore } from "../../src/db/pg/store.ts";
 import type { Store } from "../../src/domain/store.ts";
+import { freshDatabase, POSTGRES_AVAILABLE } from "../support/postgres.ts";
 
 export interface OpenedStore {
   store: Store;
@@ -49,4 +53,26 @@ function sqliteFactory(purpose: "serve" | "tool"): StoreFactory {
   };
 }
 
-export const STORE_FACTORIES: readonly StoreFactory[] = [sqliteFactory("serve"), sqliteFactory("tool")];
+/**
+ * PostgreSQL on a fresh database of the test cluster (test/support/postgres.ts). Leases are
+ * taken on the caller's clock here, because the suite passes explicit times; in production they
+ * are the database's (test/db/pg-hot-paths.test.ts checks that a fast replica clock steals
+ * nothing).
+ */
+const postgresFactory: StoreFactory = {
+  name: "postgres",
+  async open() {
+    const client = connectPostgres(await freshDatabase(), 10);
+    await applyPgMigrations(client);
+    const store = createPostgresStore(client, { leaseClock: "caller", replicaId: "contract" });
+    return { store, close: () => store.close() };
+  },
+};
+
+// Without PostgreSQL's server binaries the harness has already said so loudly (and fails the
+// run under HOOKLINE_REQUIRE_POSTGRES=1, as .ci/run sets).
+export const STORE_FACTORIES: readonly StoreFactory[] = [
+  sqliteFactory("serve"),
+  sqliteFactory("tool"),
+  ...(POSTGRES_AVAILABLE ? [postgresFactory] : []),
+];
