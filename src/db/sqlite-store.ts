@@ -1,6 +1,5 @@
 import type { Database } from "bun:sqlite";
 import { drizzle } from "drizzle-orm/bun-sqlite";
-import { StorageUnavailableError } from "../domain/errors.ts";
 import { createSecretBox, type SecretBox } from "../domain/secret-box.ts";
 import type { Store } from "../domain/store.ts";
 import * as schema from "./schema/index.ts";
@@ -15,6 +14,7 @@ import { keyQueries } from "./store/keys.ts";
 import { maintenanceQueries } from "./store/maintenance.ts";
 import { statsQueries } from "./store/stats.ts";
 import { storageProblem } from "./store/sqlite-errors.ts";
+import { translateStorageErrors } from "./storage-errors.ts";
 import { webhookQueries } from "./store/webhooks.ts";
 import { localWriter, type Writer } from "./writer/ops.ts";
 
@@ -45,54 +45,44 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
     subscribers.clear();
     writer.webhooksChanged();
   };
-  const { ingest, drainIngests } = ingestQueries(ingestPlanner(sqlite, secrets, subscribers), (plans) => writer.ingest(plans));
+  const { ingest, drainIngests } = ingestQueries(ingestPlanner(sqlite, secrets, subscribers), (plans) =>
+    writer.ingest(plans),
+  );
   const relaxed = normalSyncWrites(sqlite);
-  const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
-  return translateStorageErrors({
-    ...keyQueries(db),
-    ...eventTypeQueries(db),
-    ...webhookQueries(sqlite, db, secrets, changed),
-    ingest,
-    ...deliveryQueries(sqlite, secrets, changed),
-    ...claimQueries(sqlite, secrets, relaxed, subscribers, (ids, now, leaseMs) => writer.claim(ids, now, leaseMs)),
-    recoverExpiredLeases: dispatch.recoverExpiredLeases,
-    nextDueAt: dispatch.nextDueAt,
-    disableFailingWebhooks: dispatch.disableFailingWebhooks,
-    async recordOutcomes(outcomes, now, disableAfterMs) {
-      const disabled = await writer.recordOutcomes(outcomes, now, disableAfterMs);
-      // The writer cleared its own cache; ingests here must stop fanning out to them too.
-      if (disabled.length > 0) subscribers.clear();
-      return disabled;
+  const dispatch = dispatchQueries(
+    sqlite,
+    operationalEmitter(ingestStatements(sqlite, secrets, subscribers)),
+    relaxed,
+    changed,
+  );
+  return translateStorageErrors(
+    {
+      ...keyQueries(db),
+      ...eventTypeQueries(db),
+      ...webhookQueries(sqlite, db, secrets, changed),
+      ingest,
+      ...deliveryQueries(sqlite, secrets, changed),
+      ...claimQueries(sqlite, secrets, relaxed, subscribers, (ids, now, leaseMs) => writer.claim(ids, now, leaseMs)),
+      recoverExpiredLeases: dispatch.recoverExpiredLeases,
+      nextDueAt: dispatch.nextDueAt,
+      disableFailingWebhooks: dispatch.disableFailingWebhooks,
+      async recordOutcomes(outcomes, now, disableAfterMs) {
+        const disabled = await writer.recordOutcomes(outcomes, now, disableAfterMs);
+        // The writer cleared its own cache; ingests here must stop fanning out to them too.
+        if (disabled.length > 0) subscribers.clear();
+        return disabled;
+      },
+      ...maintenanceQueries(sqlite),
+      ...statsQueries(sqlite),
+      // The writer takes the write lock on its own connection (same file): taking it here too
+      // would block this thread behind the writer's commit on every readiness probe.
+      ping: () => writer.ping(),
+      async close(): Promise<void> {
+        await drainIngests();
+        await writer.close();
+        sqlite.close();
+      },
     },
-    ...maintenanceQueries(sqlite),
-    ...statsQueries(sqlite),
-    // The writer takes the write lock on its own connection (same file): taking it here too
-    // would block this thread behind the writer's commit on every readiness probe.
-    ping: () => writer.ping(),
-    async close(): Promise<void> {
-      await drainIngests();
-      await writer.close();
-      sqlite.close();
-    },
-  });
-}
-
-/**
- * A full disk or an unwritable file is the storage's condition, not a bug: callers get a
- * StorageUnavailableError (503 + Retry-After) and the process keeps running.
- */
-function translateStorageErrors(store: Store): Store {
-  const wrapped = {} as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        const problem = storageProblem(err);
-        if (problem) throw new StorageUnavailableError(problem);
-        throw err;
-      }
-    };
-  }
-  return wrapped as unknown as Store;
+    storageProblem,
+  );
 }

@@ -2,9 +2,9 @@
 // database. Each file under store/ holds the statements of one area and applies the domain's
 // plans (domain/delivery-rules/); claims are taken in database time under a lease with a fresh
 // claim token, and outcomes are written only while that token still holds.
-import { StorageUnavailableError } from "../../domain/errors.ts";
 import { createSecretBox, type SecretBox } from "../../domain/secret-box.ts";
 import type { Store } from "../../domain/store.ts";
+import { translateStorageErrors } from "../storage-errors.ts";
 import { type PgClient, storageTrouble } from "./client.ts";
 import type { PgContext } from "./context.ts";
 import type { HotPathOptions } from "./store/hot-path.ts";
@@ -33,50 +33,36 @@ export function createPostgresStore(client: PgClient, opts: PgStoreOptions = {})
   const webhooks = pgWebhookQueries(ctx);
   const hot: HotPathOptions = opts.leaseClock ? { leaseClock: opts.leaseClock } : {};
   const ingest = pgIngestQueries(ctx, webhooks.subscribers, hot);
-  return translateStorageErrors({
-    ...pgKeyQueries(ctx),
-    ...pgEventTypeQueries(ctx),
-    ...webhooks.queries,
-    ...ingest.queries,
-    ...pgDeliveryQueries(ctx),
-    ...pgClaimQueries(ctx, webhooks.subscribers, hot),
-    ...pgOutcomeQueries(ctx, ingest.emit, webhooks.subscribers),
-    ...pgMaintenanceQueries(ctx),
-    ...pgStatsQueries(ctx),
-    ...pgLeaderQueries(ctx),
-    async ping() {
-      // A commit is the proof that the database takes writes (a read-only standby, a full disk
-      // or a lost connection all fail it), as SQLite's probe does.
-      try {
-        await client.query(
-          "INSERT INTO readiness_probe (id, probed_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_at = EXCLUDED.probed_at",
-          [Date.now()],
-        );
-        return true;
-      } catch {
-        return false;
-      }
+  return translateStorageErrors(
+    {
+      ...pgKeyQueries(ctx),
+      ...pgEventTypeQueries(ctx),
+      ...webhooks.queries,
+      ...ingest.queries,
+      ...pgDeliveryQueries(ctx),
+      ...pgClaimQueries(ctx, webhooks.subscribers, hot),
+      ...pgOutcomeQueries(ctx, ingest.emit, webhooks.subscribers),
+      ...pgMaintenanceQueries(ctx),
+      ...pgStatsQueries(ctx),
+      ...pgLeaderQueries(ctx),
+      async ping() {
+        // A commit is the proof that the database takes writes (a read-only standby, a full disk
+        // or a lost connection all fail it), as SQLite's probe does.
+        try {
+          await client.query(
+            "INSERT INTO readiness_probe (id, probed_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_at = EXCLUDED.probed_at",
+            [Date.now()],
+          );
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      async close() {
+        await ingest.drain();
+        await client.close();
+      },
     },
-    async close() {
-      await ingest.drain();
-      await client.close();
-    },
-  });
-}
-
-/** PostgreSQL down, restarting or read-only is the storage's condition: 503, not 500. */
-function translateStorageErrors(store: Store): Store {
-  const wrapped = {} as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        const trouble = storageTrouble(err);
-        if (trouble) throw new StorageUnavailableError(trouble);
-        throw err;
-      }
-    };
-  }
-  return wrapped as unknown as Store;
+    storageTrouble,
+  );
 }
