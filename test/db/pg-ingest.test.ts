@@ -124,6 +124,36 @@ describePostgres("PostgreSQL ingest", () => {
     expect(givenBack).toHaveLength(1);
   });
 
+  postgresTest("a webhook created or enabled through another replica after the cache was filled gets the next event, claimed by the ingest", async () => {
+    const r = db.replica("r1", "caller");
+    const t = timeAfterIssuedIds();
+    const first = webhookRecord({ createdAt: t });
+    await insertWebhook(db.admin, first);
+    // Fills r1's cache with [first], a batch of several events of the tenant at once.
+    const warm = await Promise.all(Array.from({ length: 5 }, (_, i) => r.ingest({ event: eventRecord({ createdAt: t + i }), idempotencySince: t })));
+    expect(warm.map((x) => x.kind === "created" && x.deliveries.length)).toEqual([1, 1, 1, 1, 1]);
+
+    // Through another replica (r1's cache still holds [first] only): one created, one re-enabled.
+    const second = webhookRecord({ createdAt: t + 10 });
+    await insertWebhook(db.admin, second);
+    await disableWebhook(db.admin, first.id, t + 11);
+    await db.admin.query("UPDATE webhooks SET enabled = true, updated_at = $2 WHERE id = $1", [first.id, t + 12]);
+
+    const { hook, givenBack } = claimHook("send");
+    const batch = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => r.ingest({ event: eventRecord({ createdAt: t + 20 + i }), idempotencySince: t, ...(i === 0 ? { claim: hook } : {}) })),
+    );
+    for (const x of batch) {
+      expect(x.kind).toBe("created");
+      if (x.kind !== "created") continue;
+      expect((await deliveriesOfEvent(db.admin, x.event.id)).map((d) => d.webhookId).sort()).toEqual([first.id, second.id].sort());
+    }
+    // The stale plan's claims were given back; the fresh one claimed what it hands over.
+    const claimedOne = batch[0];
+    expect(claimedOne?.kind === "created" && claimedOne.deliveries.filter((d) => d.claim !== undefined).length).toBe(2);
+    expect(givenBack).toHaveLength(1);
+  });
+
   postgresTest("an ingest claim's lease is in database time, whatever the event's createdAt says; the delivery carries its token", async () => {
     const r = db.replica("r1", "database");
     const t = timeAfterIssuedIds();

@@ -33,6 +33,11 @@ export class AsyncTtlCache<V> {
     return value;
   }
 
+  /** Forgets one entry (found stale), leaving the others. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   clear(): void {
     this.entries.clear();
     this.generation++;

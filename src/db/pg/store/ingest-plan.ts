@@ -34,6 +34,13 @@ export interface PgIngestPlan {
   /** The test endpoint's delivery: to its webhook whether enabled or not, whatever its events. */
   test: boolean;
   rows: PlannedRow[];
+  /**
+   * The enabled webhooks of the tenant as this replica's cache held them, when the plan read
+   * the cache: the write checks that the tenant has no other (one created or enabled through
+   * another replica since the cache was filled), so an event accepted after a webhook's 201 on
+   * any replica is fanned out to it.
+   */
+  cached: { tenantId: string; ids: readonly string[] } | null;
 }
 
 export interface Planned {
@@ -94,21 +101,33 @@ export function ingestPlanner(ctx: PgContext, subscribers: AsyncTtlCache<unknown
   const load = async (db: PgQueryable, tenantId: string): Promise<Subscriber[]> =>
     (await db.query<TargetRow>(SUBSCRIBERS, [tenantId])).map(prepare);
 
-  async function candidatesOf(req: IngestRequest, via: PgQueryable | undefined): Promise<Subscriber[]> {
+  // The ids of each cached list, computed once per list rather than once per event.
+  const idsOf = new WeakMap<Subscriber[], readonly string[]>();
+
+  async function candidatesOf(req: IngestRequest, via: PgQueryable | undefined): Promise<{ list: Subscriber[]; cached: boolean }> {
     const e = req.event;
     if (req.onlyWebhookId !== undefined) {
       const [only] = await (via ?? ctx.client).query<TargetRow>(ONLY, [req.onlyWebhookId, e.tenantId]);
-      return only ? [prepare(only)] : [];
+      return { list: only ? [prepare(only)] : [], cached: false };
     }
-    if (via !== undefined) return load(via, e.tenantId);
-    return (await subscribers.get(e.tenantId, () => load(ctx.client, e.tenantId))) as Subscriber[];
+    if (via !== undefined) return { list: await load(via, e.tenantId), cached: false };
+    return { list: (await subscribers.get(e.tenantId, () => load(ctx.client, e.tenantId))) as Subscriber[], cached: true };
+  }
+
+  function cachedIds(list: Subscriber[]): readonly string[] {
+    let ids = idsOf.get(list);
+    if (ids === undefined) {
+      ids = list.map((w) => w.id);
+      idsOf.set(list, ids);
+    }
+    return ids;
   }
 
   /** Room taken is listed in `taken`, to be given back if the write does not create it. */
   return async function plan(req: IngestRequest, taken: Taken, via?: PgQueryable): Promise<Planned> {
     const e = req.event;
     const generation = subscribers.generation;
-    const candidates = await candidatesOf(req, via);
+    const { list: candidates, cached } = await candidatesOf(req, via);
     const fanOut = planFanOut(e, candidates, { onlyWebhookId: req.onlyWebhookId, claim: req.claim });
     const rows: PlannedRow[] = [];
     const deliveries: NewDelivery[] = [];
@@ -151,7 +170,8 @@ export function ingestPlanner(ctx: PgContext, subscribers: AsyncTtlCache<unknown
       rows.push({ id, webhookId: w.id, status: "delivering", webhookUpdatedAt: w.updatedAt, leaseMs: claim.leaseMs, claimToken, claim: claimed });
       deliveries.push({ id, webhookId: w.id, claim: claimed });
     }
-    return { plan: { event: e, idempotencySince: req.idempotencySince, test: req.onlyWebhookId !== undefined, rows }, deliveries };
+    const known = cached ? { tenantId: e.tenantId, ids: cachedIds(candidates) } : null;
+    return { plan: { event: e, idempotencySince: req.idempotencySince, test: req.onlyWebhookId !== undefined, rows, cached: known }, deliveries };
   };
 }
 

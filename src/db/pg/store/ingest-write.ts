@@ -10,6 +10,12 @@
 //      created; a key another ingest holds (committed, or this batch's own) is not;
 //   4. the created events' deliveries;
 //   5. the event owning each key this batch did not get, read back: a replay or a conflict.
+// Between 2 and 3, plans made from the replica's cache of a tenant's webhooks are checked
+// against the table: a tenant with an enabled webhook the cache did not hold (created or
+// enabled through another replica less than CACHE_MS ago) has its plans answered `stale`, to be
+// planned again from a fresh read. The check runs in this transaction, after every commit that
+// answered before the ingest began, so a webhook's 201 on any replica comes before the fan-out
+// of every event accepted after it.
 import { recheckPlanned } from "../../../domain/delivery-rules/fan-out.ts";
 import type { EventRecord } from "../../../domain/store.ts";
 import { DB_NOW_MS, num, type PgQueryable } from "../client.ts";
@@ -28,7 +34,9 @@ export type IngestWritten =
   | { kind: "replay"; event: EventRecord; deliveries: number }
   | { kind: "conflict"; event: EventRecord }
   /** Its key was taken, but the event holding it was gone (or its key cleared) by the read: write it again. */
-  | { kind: "vanished" };
+  | { kind: "vanished" }
+  /** Planned from a cache that missed an enabled webhook of the tenant: plan it again, then write. */
+  | { kind: "stale"; tenantId: string };
 
 const FORGET_STALE_KEYS = `UPDATE events e SET idempotency_key = NULL
   FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(tenant_id, key, since)
@@ -56,6 +64,11 @@ const KEY_OWNERS = `SELECT e.id, e.tenant_id, e.type, e.payload, e.idempotency_k
   FROM events e JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, key)
     ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key`;
 
+// Enabled webhooks of the given tenants that are not among the ids their plans knew.
+const UNKNOWN_SUBSCRIBERS = `SELECT DISTINCT w.tenant_id FROM webhooks w
+  JOIN unnest($1::text[]) AS t(tenant_id) ON w.tenant_id = t.tenant_id
+  WHERE w.enabled AND NOT (w.id = ANY($2::text[]))`;
+
 type HookNow = {
   enabled: boolean;
   updated_at: string | number;
@@ -80,6 +93,15 @@ export async function writeIngests(tx: PgQueryable, plans: readonly PgIngestPlan
   const hooks = new Map<string, HookNow>();
   if (hookIds.size > 0) {
     for (const h of await tx.query<HookNow & { id: string }>(LOCK_WEBHOOKS, [[...hookIds]])) hooks.set(h.id, h);
+  }
+
+  const stale = await staleTenants(tx, plans);
+  if (stale.size > 0) {
+    const answers: (IngestWritten | null)[] = plans.map((p) => (p.cached !== null && stale.has(p.cached.tenantId) ? { kind: "stale", tenantId: p.cached.tenantId } : null));
+    const fresh = plans.filter((_, i) => answers[i] === null);
+    const written = fresh.length > 0 ? await writeIngests(tx, fresh.map((p) => ({ ...p, cached: null })), clock) : [];
+    let j = 0;
+    return answers.map((a) => a ?? (written[j++] as IngestWritten));
   }
 
   // Keyed events first, in key order: two batches racing on the same keys then wait on each
@@ -112,6 +134,21 @@ export async function writeIngests(tx: PgQueryable, plans: readonly PgIngestPlan
     }
   }
   return out as IngestWritten[];
+}
+
+/** The tenants (of plans made from the cache) that have an enabled webhook their plans did not know. */
+async function staleTenants(tx: PgQueryable, plans: readonly PgIngestPlan[]): Promise<Set<string>> {
+  const known = new Map<string, Set<string>>();
+  for (const p of plans) {
+    if (p.cached === null) continue;
+    const ids = known.get(p.cached.tenantId) ?? new Set<string>();
+    known.set(p.cached.tenantId, ids);
+    for (const id of p.cached.ids) ids.add(id);
+  }
+  if (known.size === 0) return new Set();
+  const allIds = [...known.values()].flatMap((ids) => [...ids]);
+  const rows = await tx.query<{ tenant_id: string }>(UNKNOWN_SUBSCRIBERS, [[...known.keys()], allIds]);
+  return new Set(rows.map((r) => r.tenant_id));
 }
 
 function byKey(a: PgIngestPlan, b: PgIngestPlan): number {

@@ -24,6 +24,8 @@ const IN_FLIGHT = 2;
 // A plan whose key's owner vanished between the insert and the read is written again, this
 // many times at most (it takes the key then, or replays whoever took it meanwhile).
 const VANISHED_TRIES = 3;
+// Rounds of planning for an ingest whose cached subscriber list was found stale.
+const STALE_TRIES = 3;
 
 /** An operational event (hookline.*) of `tenantId`, fanned out like any event, inside `tx`. */
 export type PgEmit = (tx: PgQueryable, tenantId: string, type: string, data: Record<string, unknown>, now: number) => Promise<void>;
@@ -33,6 +35,7 @@ type Outcome = IngestWritten | { error: unknown };
 function resultOf(planned: Planned, written: IngestWritten): IngestResult {
   if (written.kind === "replay" || written.kind === "conflict") return written;
   if (written.kind === "vanished") throw new Error("the event holding this idempotency key vanished while it was read");
+  if (written.kind === "stale") throw new Error("the ingest was planned from a stale subscriber list");
   return { kind: "created", event: planned.plan.event, deliveries: handedOver(planned.deliveries, written) };
 }
 
@@ -75,14 +78,17 @@ export function pgIngestQueries(ctx: PgContext, subscribers: AsyncTtlCache<unkno
     return out;
   }
 
-  async function write(batch: GroupEntry<IngestRequest, IngestResult>[]): Promise<void> {
+  /** Writes `batch`; the entries planned from a stale cache (ingest-write.ts) are handed back. */
+  async function writeRound(batch: GroupEntry<IngestRequest, IngestResult>[], checkCache: boolean): Promise<GroupEntry<IngestRequest, IngestResult>[]> {
     const taken: Taken[] = [];
     const planned: Planned[] = [];
     const live: GroupEntry<IngestRequest, IngestResult>[] = [];
     for (const entry of batch) {
       const t: Taken = [];
       try {
-        planned.push(await plan(entry.item, t));
+        const p = await plan(entry.item, t);
+        if (!checkCache) p.plan.cached = null;
+        planned.push(p);
         taken.push(t);
         live.push(entry);
       } catch (err) {
@@ -92,13 +98,17 @@ export function pgIngestQueries(ctx: PgContext, subscribers: AsyncTtlCache<unkno
         entry.reject(err);
       }
     }
-    if (live.length === 0) return;
+    const again: GroupEntry<IngestRequest, IngestResult>[] = [];
+    if (live.length === 0) return again;
     const written = await writeAll(planned.map((p) => p.plan));
     for (const [i, entry] of live.entries()) {
       const w = written[i] ?? { error: new Error("the write gave no answer for this ingest") };
       giveBackUnused(taken[i] ?? [], w);
       if ("error" in w) entry.reject(w.error);
-      else {
+      else if (w.kind === "stale") {
+        subscribers.delete(w.tenantId);
+        again.push(entry);
+      } else {
         try {
           entry.resolve(resultOf(planned[i] as Planned, w));
         } catch (err) {
@@ -106,6 +116,14 @@ export function pgIngestQueries(ctx: PgContext, subscribers: AsyncTtlCache<unkno
         }
       }
     }
+    return again;
+  }
+
+  async function write(batch: GroupEntry<IngestRequest, IngestResult>[]): Promise<void> {
+    // Planned again from a fresh read, up to STALE_TRIES times; the last round writes what it
+    // read (webhooks being created while it writes are concurrent with it, not before it).
+    let round = batch;
+    for (let attempt = 1; round.length > 0; attempt++) round = await writeRound(round, attempt < STALE_TRIES);
   }
 
   const queue = groupCommit(write, {
