@@ -1,12 +1,14 @@
 // The shipped artefact: `bun build --compile` with the flags of `npm run build`, copied alone
 // into an empty folder, must start, create its database, and serve /docs with no network.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { expectError } from "../support/expect-error.ts";
+import { describePostgres, freshDatabase, postgresTest } from "../support/postgres.ts";
 import { run, startServe } from "../support/process.ts";
+import { receiver } from "../support/receiver.ts";
 
 const root = join(import.meta.dir, "..", "..");
 let work: string;
@@ -85,4 +87,38 @@ test("--version, --help, and an unknown command (usage, exit 2)", async () => {
   expect(u.code).toBe(2);
   expect(u.stderr).toContain("unknown command: frobnicate");
   expect(u.stderr).toContain("Usage:");
+});
+
+// Bun.SQL (the PostgreSQL driver) and the embedded migrations-pg/ inside the compiled binary:
+// `migrate`, `keys create` and `serve` on PostgreSQL, an event accepted and delivered.
+describePostgres("the binary on PostgreSQL", () => {
+  postgresTest("migrates, makes a key, serves and delivers, writing nothing to its folder", async () => {
+    const url = await freshDatabase();
+    const cwd = mkdtempSync(join(work, "pg-"));
+    copyFileSync(binary, join(cwd, "hookline"));
+    const env = { HOOKLINE_DATABASE_URL: url, HOOKLINE_SECURITY_ALLOW_HTTP: "true", HOOKLINE_SECURITY_ALLOW_PRIVATE_NETWORKS: "true" };
+    const migrated = await run([join(cwd, "hookline"), "migrate"], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const made = await run([join(cwd, "hookline"), "keys", "create", "--tenant", "*", "--role", "admin"], { cwd, env });
+    expect(made.code, made.stderr).toBe(0);
+    const key = made.stdout.trim().split("\t")[1] as string;
+    const sink = receiver(204);
+    const { proc, url: base } = await startServe([join(cwd, "hookline"), "serve"], { cwd, env });
+    try {
+      expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ status: "ready", store: "postgres" });
+      const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+      const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+      expect((await post("/v1/event-types", { name: "order.created" })).status).toBe(201);
+      expect((await post("/v1/webhooks", { tenant_id: "acme", url: `${sink.url}/hook`, events: ["*"] })).status).toBe(201);
+      const published = await post("/v1/events", { tenant_id: "acme", type: "order.created", data: { n: 1 } });
+      expect(published.status).toBe(202);
+      await sink.waitFor(1, 10_000);
+      expect(sink.received[0]?.headers["webhook-id"]).toBe(((await published.json()) as { id: string }).id);
+    } finally {
+      proc.kill("SIGTERM");
+      await sink.stop();
+    }
+    expect(await proc.exited).toBe(0);
+    expect(readdirSync(cwd)).toEqual(["hookline"]);
+  }, 60_000);
 });
