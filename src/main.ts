@@ -133,14 +133,18 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     default: {
-      const server = await startServer(config);
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      // Listened for from the start: a replica still waiting for PostgreSQL (or migrating) stops
+      // when told to, rather than dying of the signal (exit 143). Nothing is accepted before it
+      // listens, and a migration cut short rolls back with its connection.
       const shutdown = async (signal: string) => {
-        process.stderr.write(`received ${signal}, shutting down\n`);
-        await server.stop();
+        process.stderr.write(`received ${signal}, ${server ? "shutting down" : "stopping before the server started"}\n`);
+        await server?.stop();
         process.exit(0);
       };
       process.once("SIGTERM", () => void shutdown("SIGTERM"));
       process.once("SIGINT", () => void shutdown("SIGINT"));
+      server = await startServer(config);
       return -1; // keep running
     }
   }

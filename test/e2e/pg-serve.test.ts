@@ -86,4 +86,27 @@ describePostgres("serve on PostgreSQL", () => {
     expect(res.stderr).toContain("check database.url");
     expect(res.stdout + res.stderr).not.toContain("wrong-password");
   });
+
+  postgresTest("SIGTERM while it waits for PostgreSQL stops it with exit 0, not killed by the signal", async () => {
+    cluster ??= await startPostgres();
+    if (!cluster.running) await cluster.up();
+    const url = await cluster.freshDatabase();
+    await cluster.down("fast");
+    try {
+      const proc = Bun.spawn([process.execPath, main, "serve"], {
+        cwd,
+        env: cleanEnv({ HOOKLINE_DATABASE_URL: url, HOOKLINE_SERVER_PORT: "0" }),
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const seen = { out: "" };
+      await until(proc.stdout.getReader(), seen, /not reachable yet; trying again/);
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      expect(await new Response(proc.stderr).text()).toContain("received SIGTERM, stopping before the server started");
+    } finally {
+      await cluster.up();
+    }
+  });
 });
