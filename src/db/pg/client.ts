@@ -32,7 +32,14 @@ function queryable(sql: BunSqlLike): PgQueryable {
 }
 
 export function connectPostgres(url: string, poolSize: number): PgClient {
-  const sql = new Bun.SQL(url, { max: poolSize, idleTimeout: 30, connectionTimeout: 10 }) as unknown as BunSqlLike;
+  const sql = new Bun.SQL(url, {
+    max: poolSize,
+    idleTimeout: 30,
+    connectionTimeout: 10,
+    // A 202 means committed durably (API.md §11), whatever the server, database or role says
+    // synchronous_commit is by default; application_name shows the sessions in pg_stat_activity.
+    connection: { synchronous_commit: "on", application_name: "hookline" },
+  }) as unknown as BunSqlLike;
   return {
     ...queryable(sql),
     transaction: (fn) => sql.begin((tx) => fn(queryable(tx))),
