@@ -20,6 +20,20 @@ import type {
 
 export * from "./store-records.ts";
 
+export interface RateTokenChange {
+  key: string;
+  /** > 0: take up to this many whole tokens; < 0: give this many back. */
+  count: number;
+}
+
+export interface RateTokenBalance {
+  key: string;
+  /** Whole tokens taken (0 when the bucket had none); for a give-back, its (negative) count. */
+  granted: number;
+  /** What the shared bucket holds after the change. */
+  tokens: number;
+}
+
 export interface WebhookFilter extends PageRequest {
   tenantId?: string;
   enabled?: boolean;
@@ -259,6 +273,15 @@ export interface Store {
    * the only process on its database, so always the holder.
    */
   holdLease?(name: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Token buckets shared by every process on the database (API.md §11: rate_limit.per_minute per
+   * credential across replicas; burst = perMinute, refilled at perMinute per minute in the
+   * database's time). Each change, keys unique, in one statement: `count` > 0 takes up to that
+   * many whole tokens (fewer when the bucket has fewer), `count` < 0 gives that many back (capped
+   * at a full bucket). A call without takes may also forget buckets that are full again. Only a
+   * store shared by several processes has it; without it each process keeps its own buckets.
+   */
+  exchangeRateTokens?(perMinute: number, changes: readonly RateTokenChange[]): Promise<RateTokenBalance[]>;
 
   gauges(now: number): Promise<StoreGauges>;
   webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;

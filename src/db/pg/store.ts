@@ -16,6 +16,7 @@ import { pgKeyQueries } from "./store/keys.ts";
 import { pgLeaderQueries } from "./store/leader.ts";
 import { pgMaintenanceQueries } from "./store/maintenance.ts";
 import { pgOutcomeQueries } from "./store/outcomes.ts";
+import { pgRateLimitQueries } from "./store/rate-limits.ts";
 import { pgStatsQueries } from "./store/stats.ts";
 import { pgWebhookQueries } from "./store/webhooks.ts";
 
@@ -45,6 +46,7 @@ export function createPostgresStore(client: PgClient, opts: PgStoreOptions = {})
       ...pgMaintenanceQueries(ctx),
       ...pgStatsQueries(ctx),
       ...pgLeaderQueries(ctx),
+      ...pgRateLimitQueries(ctx),
       async ping() {
         // A commit is the proof that the database takes writes (a read-only standby, a full disk
         // or a lost connection all fail it), as SQLite's probe does.
