@@ -1,5 +1,5 @@
 import type { ApiDeps } from "./api/deps.ts";
-import { RateLimiter } from "./api/rate-limit.ts";
+import { rateLimiterFor } from "./api/rate-limit-shared.ts";
 import type { Config } from "./config/types.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
@@ -75,7 +75,8 @@ export function createRuntime(config: Config, store: Store, opts: RuntimeOptions
     resolver,
     logger,
     version: VERSION,
-    limiter: new RateLimiter(config.rate_limit.per_minute, clock),
+    // Shared through the database when the store is PostgreSQL (several replicas), else per process.
+    limiter: rateLimiterFor(config.rate_limit.per_minute, store, { clock, logger }),
     dispatch: dispatcher,
     async readiness() {
       const database = await store.ping();

@@ -115,6 +115,8 @@ async function start(
         memory.stop();
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
         closeOutbound();
+        // What this replica holds of the shared rate buckets goes back while the store is open.
+        await deps.limiter.close();
         await opened.close();
         lock?.release();
         logger.info("hookline stopped");

@@ -56,11 +56,18 @@ export function authPlugin(deps: ApiDeps) {
   // Built (and its key material checked) now, so a bad [auth.jwt] stops start-up rather than
   // refusing every token later.
   if (deps.config.auth.jwt !== undefined) jwtVerifierFor(deps.config.auth.jwt);
-  function limit(key: string, set: { headers: Record<string, unknown> }): void {
-    if (!deps.limiter.enabled) return;
-    const d = deps.limiter.take(key);
+  function apply(d: RateDecision, set: { headers: Record<string, unknown> }): void {
     Object.assign(set.headers, rateHeaders(d));
     if (!d.allowed) throw new RateLimitedError(d.retryAfterSeconds);
+  }
+  // Synchronous when the limiter answers at once (this process's buckets, or tokens this replica
+  // holds of a shared one), so the common case costs no extra turn of the event loop.
+  function limit(key: string, set: { headers: Record<string, unknown> }): Promise<void> | undefined {
+    if (!deps.limiter.enabled) return undefined;
+    const taken = deps.limiter.take(key);
+    if (taken instanceof Promise) return taken.then((d) => apply(d, set));
+    apply(taken, set);
+    return undefined;
   }
   return new Elysia({ name: "hookline-auth" }).macro({
     auth: (need: Role | "global-admin") => ({
@@ -74,10 +81,11 @@ export function authPlugin(deps: ApiDeps) {
         const principal = credential ? await authenticate(deps, credential) : undefined;
         if (!principal) {
           // Failed attempts are counted per client address, so guessing keys is slowed too.
-          limit(`addr:${server?.requestIP(request)?.address ?? "unknown"}`, set);
+          await limit(`addr:${server?.requestIP(request)?.address ?? "unknown"}`, set);
           throw new UnauthorizedError();
         }
-        limit(`cred:${principal.id}`, set);
+        const limiting = limit(`cred:${principal.id}`, set);
+        if (limiting) await limiting;
         if (need === "global-admin") {
           if (!(isGlobal(principal) && principal.role === "admin")) {
             throw new ForbiddenError("Only a global admin key can do this.");

@@ -1,7 +1,7 @@
 import type { DomainDeps } from "../domain/deps.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { RequestLimiter } from "./rate-limit.ts";
 
 export interface Readiness {
   ready: boolean;
@@ -11,7 +11,7 @@ export interface Readiness {
 export interface ApiDeps extends DomainDeps {
   logger: Logger;
   version: string;
-  limiter: RateLimiter;
+  limiter: RequestLimiter;
   metrics: Metrics;
   readiness(): Promise<Readiness>;
 }

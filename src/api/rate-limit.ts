@@ -10,16 +10,46 @@ export interface RateDecision {
   retryAfterSeconds: number;
 }
 
+/**
+ * What the auth plugin asks before every /v1 call. The process's own buckets answer at once; the
+ * buckets shared through PostgreSQL (rate-limit-shared.ts) answer at once while this replica
+ * holds tokens of the key, and after one statement when it must take more.
+ */
+export interface RequestLimiter {
+  readonly enabled: boolean;
+  take(key: string): RateDecision | Promise<RateDecision>;
+  /** Gives back what this process holds of shared buckets; before the store closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * The answer for a bucket left holding `tokens` (after the take, when `allowed`): the headers
+ * count whole tokens, the reset is when it is full again, Retry-After when one token is back.
+ */
+export function rateDecision(allowed: boolean, tokens: number, perMinute: number, perMs: number): RateDecision {
+  const missing = perMinute - tokens;
+  return {
+    allowed,
+    limit: perMinute,
+    remaining: Math.floor(tokens),
+    resetSeconds: Math.ceil(missing / perMs / 1000),
+    retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
+  };
+}
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
 }
 
-// Per process by design (DESIGN.md): several replicas each enforce the limit on their own.
 const MAX_BUCKETS = 100_000;
 
-/** A token bucket per credential: burst = per_minute, refilled at per_minute per minute. */
-export class RateLimiter {
+/**
+ * A token bucket per credential in this process: burst = per_minute, refilled at per_minute per
+ * minute. It is the whole limit on SQLite (one process); on PostgreSQL it is what each replica
+ * falls back to while the shared buckets cannot be reached (rate-limit-shared.ts).
+ */
+export class RateLimiter implements RequestLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
 
@@ -48,15 +78,10 @@ export class RateLimiter {
     }
     const allowed = b.tokens >= 1;
     if (allowed) b.tokens -= 1;
-    const missing = cap - b.tokens;
-    return {
-      allowed,
-      limit: cap,
-      remaining: Math.floor(b.tokens),
-      resetSeconds: Math.ceil(missing / this.perMs / 1000),
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)),
-    };
+    return rateDecision(allowed, b.tokens, cap, this.perMs);
   }
+
+  async close(): Promise<void> {}
 
   /** A full bucket carries no state worth keeping; dropping it bounds memory under many callers. */
   private evictFull(now: number): void {
