@@ -2,6 +2,7 @@ import { type AnyElysia, Elysia } from "elysia";
 import { DomainError } from "../domain/errors.ts";
 import { parseJsonBody, UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
+import { consolePlugin } from "./console.ts";
 import { docsPlugin } from "./docs.ts";
 import { buildOpenApiDocument } from "./openapi-document.ts";
 import { domainErrorResponse, errorResponse, validationMessages } from "./errors.ts";
@@ -123,6 +124,7 @@ export function createApp(deps: ApiDeps) {
       );
     })
     .use(docsPlugin(() => buildOpenApiDocument(whole as AnyElysia, deps.version)))
+    .use(consolePlugin())
     .use(opsRoutes(deps))
     .use(keyRoutes(deps))
     .use(eventTypeRoutes(deps))

@@ -1,0 +1,42 @@
+import { useEffect, useState } from "preact/hooks";
+import { type Load, useLoad } from "../lib/use-load.ts";
+
+export interface PageOf<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+/**
+ * A list paged by the API's cursors (API.md §8): the cursors seen so far are kept so "Previous"
+ * goes back without offsets, which stay fast on millions of rows. `deps` (filters) restart it.
+ */
+export function useCursorPages<T>(fetchPage: (cursor: string | undefined) => Promise<PageOf<T>>, deps: unknown[]) {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const key = JSON.stringify(deps);
+  useEffect(() => setCursors([undefined]), [key]);
+  const cursor = cursors[cursors.length - 1];
+  const [load, reload] = useLoad(() => fetchPage(cursor), [key, cursor]);
+  return {
+    load,
+    reload,
+    page: cursors.length,
+    next: (c: string) => setCursors((cs) => [...cs, c]),
+    previous: () => setCursors((cs) => (cs.length > 1 ? cs.slice(0, -1) : cs)),
+  };
+}
+
+export function Pager<T>({ load, page, next, previous }: { load: Load<PageOf<T>>; page: number; next: (c: string) => void; previous: () => void }) {
+  const nextCursor = load.state === "ready" ? load.data.next_cursor : null;
+  if (page === 1 && !nextCursor) return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={page === 1} onClick={previous}>
+        Previous page
+      </button>
+      <span>Page {page}</span>
+      <button type="button" disabled={!nextCursor} onClick={() => nextCursor && next(nextCursor)}>
+        Next page
+      </button>
+    </nav>
+  );
+}

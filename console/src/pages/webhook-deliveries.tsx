@@ -1,0 +1,86 @@
+import { useState } from "preact/hooks";
+import { must } from "../api/client.ts";
+import { Id } from "../components/copy.tsx";
+import { Pager, useCursorPages } from "../components/pager.tsx";
+import { Empty, Loaded } from "../components/states.tsx";
+import { DeliveryStatus } from "../components/status.tsx";
+import { Time } from "../components/time.tsx";
+import { useSession } from "../lib/session.tsx";
+
+const STATUSES = ["", "pending", "delivering", "succeeded", "failed"] as const;
+
+/** A webhook's deliveries, newest first, filtered by status, paged by cursor. */
+export function WebhookDeliveries({ webhookId, round }: { webhookId: string; round: number }) {
+  const { api, href } = useSession();
+  const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
+  const pages = useCursorPages(
+    (cursor) =>
+      must(
+        api.GET("/v1/webhooks/{id}/deliveries", {
+          params: { path: { id: webhookId }, query: { limit: "20", ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
+    [webhookId, status, round],
+  );
+  return (
+    <section aria-labelledby="deliveries-title">
+      <h2 id="deliveries-title">Deliveries</h2>
+      <p class="filters">
+        <label for="status-filter">Status</label>
+        <select id="status-filter" value={status} onChange={(e) => setStatus(e.currentTarget.value as (typeof STATUSES)[number])}>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s || "any"}
+            </option>
+          ))}
+        </select>
+        <button type="button" onClick={pages.reload}>
+          Refresh
+        </button>
+      </p>
+      <Loaded load={pages.load} what="deliveries" retry={pages.reload}>
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>No deliveries{status ? ` with status ${status}` : ""}.</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Delivery</th>
+                  <th scope="col">Event type</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">Last answer</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Next attempt</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((d) => (
+                  <tr key={d.id}>
+                    <td>
+                      <Id id={d.id} href={href(`/console/deliveries/${d.id}`)} />
+                    </td>
+                    <td>{d.event_type}</td>
+                    <td>
+                      <DeliveryStatus status={d.status} />
+                    </td>
+                    <td>{d.attempts_count}</td>
+                    <td>{d.last_status_code ? `HTTP ${d.last_status_code}` : (d.last_error ?? "–")}</td>
+                    <td>
+                      <Time iso={d.created_at} />
+                    </td>
+                    <td>
+                      <Time iso={d.next_attempt_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loaded>
+      <Pager {...pages} />
+    </section>
+  );
+}
