@@ -1,7 +1,8 @@
 // Load generation: concurrent keep-alive publishers, a paced publisher and an API prober.
-// Every loop stops at its count or its deadline, whichever comes first.
+// Every loop stops at its count or its deadline, whichever comes first. Each request goes to
+// the next replica (round-robin) when there are several.
 import { within } from "./proc.ts";
-import type { Hookline } from "./server.ts";
+import type { Replicas } from "./replicas.ts";
 import { TENANT } from "./server.ts";
 import { nowMs } from "./stats.ts";
 
@@ -34,14 +35,14 @@ export function assertAccepted<T extends PublishResult>(r: T): T {
 type OnAccepted = (id: string, sentAt: number) => void;
 
 async function publishOne(
-  server: Hookline,
+  server: Replicas,
   body: string,
   result: PublishResult,
   onAccepted: OnAccepted | undefined,
 ): Promise<void> {
   const sentAt = nowMs();
   try {
-    const res = await fetch(`${server.url}/v1/events`, {
+    const res = await fetch(`${server.nextUrl()}/v1/events`, {
       method: "POST",
       headers: server.headers,
       body,
@@ -70,7 +71,7 @@ function emptyResult(): PublishResult {
 
 /** `total` events by `concurrency` publishers, each awaiting its answer before the next. */
 export async function publishMany(
-  server: Hookline,
+  server: Replicas,
   opts: {
     total: number;
     concurrency: number;
@@ -100,7 +101,7 @@ export async function publishMany(
 
 /** `ratePerS` events per second for `durationMs`, each sent on schedule (at most 512 in flight). */
 export async function publishPaced(
-  server: Hookline,
+  server: Replicas,
   opts: { ratePerS: number; durationMs: number; type: string; onAccepted: OnAccepted },
 ): Promise<PublishResult & { sent: number; lateMs: number }> {
   const result = { ...emptyResult(), sent: 0, lateMs: 0 };
@@ -125,7 +126,7 @@ export async function publishPaced(
 }
 
 /** Sequential GETs of `path` every `everyMs` until stop() (or `maxMs`); collects latencies. */
-export function probe(server: Hookline, path: string, everyMs: number, maxMs: number) {
+export function probe(server: Replicas, path: string, everyMs: number, maxMs: number) {
   const latencies: number[] = [];
   let failures = 0;
   let stopped = false;
@@ -134,7 +135,7 @@ export function probe(server: Hookline, path: string, everyMs: number, maxMs: nu
     while (!stopped && Date.now() < end) {
       const t = nowMs();
       try {
-        const res = await fetch(`${server.url}${path}`, { headers: server.headers, signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${server.nextUrl()}${path}`, { headers: server.headers, signal: AbortSignal.timeout(10_000) });
         await res.arrayBuffer();
         if (res.status === 200) latencies.push(nowMs() - t);
         else failures++;

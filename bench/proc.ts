@@ -1,5 +1,6 @@
 // Child processes of the bench: start one, wait (bounded) for a line announcing its URL, then
 // keep draining its output so it never blocks on a full pipe, and read /proc figures about it.
+import { readdirSync } from "node:fs";
 import type { Subprocess } from "bun";
 
 export type Child = Subprocess<"pipe", "pipe", "pipe">;
@@ -160,4 +161,29 @@ export async function statusMb(pid: number, field: "VmHWM" | "VmRSS"): Promise<n
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU seconds of a process and its live children (PostgreSQL's postmaster and its backends),
+ * plus what its exited children used (cutime + cstime); NaN if the process is unreadable.
+ */
+export async function treeCpuSeconds(pid: number): Promise<number> {
+  const fieldsOf = async (p: number | string): Promise<string[] | undefined> => {
+    try {
+      const stat = await Bun.file(`/proc/${p}/stat`).text();
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    } catch {
+      return undefined;
+    }
+  };
+  const own = await fieldsOf(pid);
+  if (own === undefined) return Number.NaN;
+  // After the name: state, ppid (index 1) … utime, stime, cutime, cstime (indexes 11–14).
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  const entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  for (const e of entries.slice(0, 100_000)) {
+    const f = await fieldsOf(e);
+    if (f !== undefined && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / clkTck();
 }

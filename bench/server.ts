@@ -13,8 +13,11 @@ export const BINARY = join(REPO, "dist", "hookline");
 export type Sync = "full" | "normal";
 type TomlValue = string | number | boolean | string[];
 
+/** Where a server keeps its data: a fresh SQLite folder, or a database of the bench's PostgreSQL. */
+export type StoreOptions = { kind: "sqlite"; sync: Sync } | { kind: "postgres"; databaseUrl: string };
+
 export interface ServerOptions {
-  sync: Sync;
+  store: StoreOptions;
   /** Names the CPU profile (BENCH_CPU_PROF). */
   label?: string;
   /** Extra `[delivery]` keys for this scenario, e.g. { timeout: "10s" }. */
@@ -83,9 +86,11 @@ function configText(dir: string, opts: ServerOptions): string {
     'host = "127.0.0.1"',
     "port = 0",
     'shutdown_grace = "1s"',
-    "[database]",
-    `path = ${JSON.stringify(join(dir, "hookline.db"))}`,
-    `synchronous = "${opts.sync}"`,
+    // PostgreSQL's URL comes through HOOKLINE_DATABASE_URL (its password stays out of the file);
+    // path and synchronous are SQLite's only.
+    ...(opts.store.kind === "sqlite"
+      ? ["[database]", `path = ${JSON.stringify(join(dir, "hookline.db"))}`, `synchronous = "${opts.store.sync}"`]
+      : []),
     "[rate_limit]",
     "per_minute = 0",
     "[delivery]",
@@ -130,10 +135,12 @@ export class Hookline {
     await Bun.write(join(dir, "hookline.toml"), configText(dir, opts));
     const counts: LogCounts = { warnings: 0, errors: 0 };
     try {
-      const cmd = serverCommand(join(dir, "hookline.toml"), `${opts.label ?? "hookline"}-${opts.sync}`);
+      const cmd = serverCommand(join(dir, "hookline.toml"), opts.label ?? "hookline");
+      const database: Record<string, string> =
+        opts.store.kind === "postgres" ? { HOOKLINE_DATABASE_URL: opts.store.databaseUrl } : {};
       const started = await spawnUntil(cmd, {
         cwd: dir,
-        env: cleanEnv({ HOOKLINE_ROOT_KEY: ROOT_KEY }),
+        env: cleanEnv({ HOOKLINE_ROOT_KEY: ROOT_KEY, ...database }),
         ready: /"url":"(http:\/\/[^"]+)".*"hookline listening"/,
         timeoutMs: 30_000,
         onLine: (line) => {
@@ -178,47 +185,5 @@ export class Hookline {
     // A profiled server writes its profile on the way out: give it time.
     await stopChild(this.proc, CPU_PROF_DIR ? 60_000 : 5_000);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  // ---- API -------------------------------------------------------------------------------
-
-  readonly headers = { authorization: `Bearer ${ROOT_KEY}`, "content-type": "application/json" };
-
-  async api<T>(method: string, path: string, body?: unknown, okStatus: number[] = [200, 201, 202]): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, {
-      method,
-      headers: this.headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!okStatus.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
-    return (text ? JSON.parse(text) : {}) as T;
-  }
-
-  /** One unlabelled figure from /metrics (a counter or gauge), or undefined if absent. */
-  async metric(name: string): Promise<number | undefined> {
-    const res = await fetch(`${this.url}/metrics`, { headers: this.headers, signal: AbortSignal.timeout(10_000) });
-    const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.slice(name.length + 1));
-  }
-
-  async eventType(name: string): Promise<void> {
-    await this.api("POST", "/v1/event-types", { name, description: "benchmark" }, [200, 201, 409]);
-  }
-
-  /** Creates webhooks for `urls` (with `parallel` requests at a time); returns their ids. */
-  async webhooks(urls: string[], events: string[], parallel = 8): Promise<string[]> {
-    const ids: string[] = new Array(urls.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, urls.length) }, async () => {
-        for (let i = next++; i < urls.length; i = next++) {
-          const wh = await this.api<{ id: string }>("POST", "/v1/webhooks", { tenant_id: TENANT, url: urls[i], events });
-          ids[i] = wh.id;
-        }
-      }),
-    );
-    return ids;
   }
 }

@@ -8,6 +8,10 @@ export interface SinkStats {
   lastAt: number;
   paths: number;
   connections: number;
+  /** Receipts of a delivery (path and webhook-id) already received since the last reset. */
+  duplicates: number;
+  /** total − duplicates: distinct deliveries received. */
+  distinct: number;
   /** Connections seen by each receiving port, ascending. */
   connectionsPerPort: number[];
   /** Sum over receiving ports of the most requests each had at once: the connections needed. */

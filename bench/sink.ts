@@ -30,6 +30,9 @@ interface Counters {
   receipts: Map<string, number>;
   /** Per receiving port: requests being answered now, and the most there were at once. */
   active: Map<number, { now: number; peak: number }>;
+  /** `${port} ${path} ${webhook-id}` of every receipt (one delivery), to count the ones received again. */
+  seen: Set<string>;
+  duplicates: number;
 }
 
 function fresh(record: boolean): Counters {
@@ -42,6 +45,8 @@ function fresh(record: boolean): Counters {
     record,
     receipts: new Map(),
     active: new Map(),
+    seen: new Set(),
+    duplicates: 0,
   };
 }
 
@@ -77,10 +82,18 @@ async function receive(req: Request, server: Server<undefined>): Promise<Respons
   } else c.perPath.set(path, [1, at]);
   const id = req.headers.get("webhook-id");
   if (c.record && id !== null && !c.receipts.has(id) && c.receipts.size < MAX_RECORDED) c.receipts.set(id, at);
+  // One event's deliveries to several webhooks share its webhook-id: the receiving port and the
+  // path tell them apart.
+  const delivery = `${server.port} ${path} ${id}`;
+  if (c.seen.has(delivery)) c.duplicates++;
+  else if (c.seen.size < MAX_RECORDED) c.seen.add(delivery);
   const port = server.port ?? 0;
   const counters = c;
   let active = counters.active.get(port);
-  if (!active) counters.active.set(port, (active = { now: 0, peak: 0 }));
+  if (!active) {
+    active = { now: 0, peak: 0 };
+    counters.active.set(port, active);
+  }
   active.peak = Math.max(active.peak, ++active.now);
   try {
     await req.arrayBuffer();
@@ -135,6 +148,8 @@ function stats(url: URL): Record<string, unknown> {
     lastAt: c.lastAt,
     paths: c.perPath.size,
     connections: c.connections.size,
+    duplicates: c.duplicates,
+    distinct: c.total - c.duplicates,
     connectionsPerPort: perPort(),
     // One connection carries one request at a time: this many were needed at the least.
     peakConcurrencySum: [...c.active.values()].reduce((sum, a) => sum + a.peak, 0),

@@ -38,11 +38,17 @@ export interface Metric {
 export interface ScenarioResult {
   scenario: string;
   metrics: Metric[];
-  /** Peak resident set (VmHWM) of the Hookline process, MiB. */
+  /** Peak resident set (VmHWM) of the Hookline process (the largest replica's), MiB. */
   rssMb: number;
-  /** utime + stime of the Hookline process during the workload, seconds. */
+  /** utime + stime of the Hookline process (all replicas together) during the workload, seconds. */
   cpuS: number;
-  /** Warn/error lines Hookline logged during the scenario. */
+  /** Hookline processes (replicas on PostgreSQL). */
+  replicas: number;
+  /** Each replica's figures when there are several. */
+  perReplica?: { rssMb: number; cpuS: number }[];
+  /** CPU seconds of the PostgreSQL server (postmaster and backends) over the same time. */
+  pgCpuS?: number;
+  /** Warn/error lines Hookline (every replica) logged during the scenario. */
   warnings: number;
   errors: number;
   /** Scenario-specific extra figures for the JSON line only. */
@@ -83,20 +89,4 @@ export function table(header: readonly string[], rows: readonly (readonly string
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   return [line(header), rule, ...rows.map(line)].join("\n");
-}
-
-/** Rows of the printed table for one synchronous mode. */
-export function resultRows(sync: string, results: readonly ScenarioResult[]): string[][] {
-  const rows: string[][] = [];
-  for (const r of results) {
-    if (r.failure) rows.push([sync, r.scenario, "FAILED", r.failure, "", "✗"]);
-    for (const m of r.metrics) {
-      const ok = m.target ? (passes(m.value, m.target) ? "✓" : "✗") : "";
-      const value = `${fmt(m.value)} ${m.unit}`.trim() + (m.note ? ` (${m.note})` : "");
-      rows.push([sync, r.scenario, m.name, value, describeTarget(m.target, m.unit), ok]);
-    }
-    const logs = r.warnings + r.errors > 0 ? `, log warn/error ${r.warnings}/${r.errors}` : "";
-    rows.push([sync, r.scenario, "server peak RSS / CPU", `${fmt(r.rssMb)} MiB / ${fmt(r.cpuS)} s${logs}`, "", ""]);
-  }
-  return rows;
 }

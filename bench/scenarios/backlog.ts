@@ -5,7 +5,8 @@
 // Publishing stops at BENCH_BACKLOG deliveries or BENCH_BACKLOG_PUBLISH_S; then the sink starts
 // listening on that port and the drain is watched for at most BENCH_BACKLOG_DRAIN_S.
 import { assertAccepted, probe, publishMany } from "../load.ts";
-import type { Scenario } from "../scenario.ts";
+import type { BenchConfig } from "../configs.ts";
+import type { Knobs, Scenario } from "../scenario.ts";
 import { TENANT } from "../server.ts";
 import { nowMs, percentile, round, sortedCopy } from "../stats.ts";
 
@@ -15,11 +16,22 @@ const PUBLISHERS = 16;
 const PROBE_PATH = `/v1/webhooks?tenant=${TENANT}&limit=20`;
 const PROBE_EVERY_MS = 20;
 
+/**
+ * The publish phase's cap. PostgreSQL built the backlog at ~26,000 deliveries/s (200,000 in
+ * 7.8 s) against SQLite's ~28,000–31,000: the default cap is doubled for it, so a slower build
+ * at 1M (a bigger table, checkpoints) still reaches the target; an explicit
+ * BENCH_BACKLOG_PUBLISH_S holds for every configuration.
+ */
+export function publishCapS(knobs: Knobs, config: BenchConfig): number {
+  return config.store === "postgres" && !knobs.backlogPublishSSet ? 2 * knobs.backlogPublishS : knobs.backlogPublishS;
+}
+
 export const backlog: Scenario = {
   name: "backlog",
   delivery: { retry_every: "5s", retry_for: "6h" },
-  budgetMs: (k) => (k.backlogPublishS + k.backlogDrainS) * 1_000 + 120_000,
-  async run({ server, sink, knobs, log }) {
+  budgetMs: (k, config) => (publishCapS(k, config) + k.backlogDrainS) * 1_000 + 120_000,
+  async run({ server, sink, knobs, config, log }) {
+    const publishCap = publishCapS(knobs, config);
     const [port] = await sink.reserve(1);
     await server.eventType(TYPE);
     await server.webhooks(
@@ -28,13 +40,13 @@ export const backlog: Scenario = {
     );
     await server.markCpu();
     const events = Math.max(1, Math.ceil(knobs.backlog / WEBHOOKS));
-    log(`receiver down: publishing ${events} events × ${WEBHOOKS} webhooks (cap ${knobs.backlogPublishS} s)`);
-    const downProbe = probe(server, PROBE_PATH, PROBE_EVERY_MS * 5, knobs.backlogPublishS * 1_000 + 60_000);
+    log(`receiver down: publishing ${events} events × ${WEBHOOKS} webhooks (cap ${publishCap} s)`);
+    const downProbe = probe(server, PROBE_PATH, PROBE_EVERY_MS * 5, publishCap * 1_000 + 60_000);
     const pub = await publishMany(server, {
       total: events,
       concurrency: PUBLISHERS,
       type: TYPE,
-      deadlineMs: knobs.backlogPublishS * 1_000,
+      deadlineMs: publishCap * 1_000,
     });
     assertAccepted(pub);
     await downProbe.stop();
@@ -56,9 +68,9 @@ export const backlog: Scenario = {
           void server.rssNowMb().then((mb) => {
             peakRss = Math.max(peakRss, mb);
           });
-          log(`drained ${s.total}/${created}`);
+          log(`drained ${s.distinct}/${created}`);
         }
-        return s.total >= created;
+        return s.distinct >= created;
       },
       knobs.backlogDrainS * 1_000,
       200,
@@ -68,8 +80,8 @@ export const backlog: Scenario = {
     const drainS = ((finished ? stats.lastAt : nowMs()) - upAt) / 1_000;
     const lat = sortedCopy(drainProbe.latencies);
     const downLat = sortedCopy(downProbe.latencies);
-    const createdNote = pub.cutShort ? `cut at ${knobs.backlogPublishS} s` : undefined;
-    const drainNote = finished ? undefined : `${stats.total} of ${created} in ${knobs.backlogDrainS} s cap`;
+    const createdNote = pub.cutShort ? `cut at ${publishCap} s` : undefined;
+    const drainNote = finished ? undefined : `${stats.distinct} of ${created} in ${knobs.backlogDrainS} s cap`;
     return {
       metrics: [
         {
@@ -89,15 +101,18 @@ export const backlog: Scenario = {
           target: { cmp: "lt", value: 50 },
           note: `p50 ${round(percentile(lat, 50), 1)} ms, ${lat.length} calls`,
         },
-        { key: "drain_per_s", name: "drain rate", value: stats.total / drainS, unit: "dl/s", ...(drainNote ? { note: drainNote } : {}) },
+        { key: "drain_per_s", name: "drain rate", value: stats.distinct / drainS, unit: "dl/s", ...(drainNote ? { note: drainNote } : {}) },
       ],
       extra: {
         events_accepted: pub.accepted,
         publish_failed: pub.failed,
         publish_problems: pub.problems,
         publish_s: round(publishS, 1),
+        publish_cap_s: publishCap,
         created,
-        drained: stats.total,
+        drained: stats.distinct,
+        // Deliveries received more than once (at-least-once: none expected without a crash).
+        duplicates: stats.duplicates,
         drain_s: round(drainS, 1),
         drain_finished: finished,
         rss_after_publish_mb: round(rssAfterPublish, 1),

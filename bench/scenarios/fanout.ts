@@ -25,7 +25,7 @@ export const fanout: Scenario = {
     for (let r = 0; r < ROUNDS; r++) {
       await sink.reset();
       const t0 = nowMs();
-      const res = await fetch(`${server.url}/v1/events`, {
+      const res = await fetch(`${server.nextUrl()}/v1/events`, {
         method: "POST",
         headers: server.headers,
         body: eventBody(TYPE, r),
