@@ -105,6 +105,12 @@ function configText(dir: string, opts: ServerOptions): string {
   ].join("\n");
 }
 
+/** Temp dirs of servers not stopped yet: removed at exit too (an interrupted bench leaves none). */
+const liveDirs = new Set<string>();
+process.once("exit", () => {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 interface LogCounts {
   warnings: number;
   errors: number;
@@ -132,6 +138,7 @@ export class Hookline {
 
   static async start(opts: ServerOptions): Promise<Hookline> {
     const dir = mkdtempSync(join(tmpdir(), "hookline-bench-"));
+    liveDirs.add(dir);
     await Bun.write(join(dir, "hookline.toml"), configText(dir, opts));
     const counts: LogCounts = { warnings: 0, errors: 0 };
     try {
@@ -151,6 +158,7 @@ export class Hookline {
       return new Hookline(started.proc, started.match[1] ?? "", dir, started.tail, counts);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
       throw err;
     }
   }
@@ -185,5 +193,6 @@ export class Hookline {
     // A profiled server writes its profile on the way out: give it time.
     await stopChild(this.proc, CPU_PROF_DIR ? 60_000 : 5_000);
     rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }
