@@ -110,7 +110,7 @@ export function tableRows(all: readonly ConfigResults[], derived: readonly Deriv
     const retried = (r: ScenarioResult) => Number(r.extra?.setup_webhook_creates_retried ?? 0);
     if (has((r) => r.warnings + r.errors + retried(r) > 0)) {
       const logs = (r: ScenarioResult) =>
-        `${r.warnings}/${r.errors}` + (retried(r) > 0 ? ` (${retried(r)} webhook create(s) answered 500, sent again)` : "");
+        `${r.warnings}/${r.errors}${retried(r) > 0 ? ` (${retried(r)} webhook create(s) answered 500, sent again)` : ""}`;
       rows.push([scenario, `log warn/error${several ? " (all replicas)" : ""}`, "", ...server(logs)]);
     }
   }
