@@ -2,4 +2,7 @@ import { render } from "preact";
 import { App } from "./app.tsx";
 import "./styles.css";
 
-render(<App />, document.getElementById("app") as HTMLElement);
+const root = document.getElementById("app") as HTMLElement;
+// The page's "Loading the console…" is for before the script runs; render() would keep it.
+root.textContent = "";
+render(<App />, root);
