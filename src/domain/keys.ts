@@ -180,6 +180,7 @@ export async function createKey(
     createdAt: now,
     revokedAt: null,
     expiresAt,
+    kind: "key",
   };
   await deps.store.insertKey(record);
   return { ...renderKey(record), key };

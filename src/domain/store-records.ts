@@ -13,7 +13,12 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
   /** Null: the key never expires. */
   expiresAt: number | null;
+  /** "portal": the token of a portal link (API.md §12), which reaches only what the portal shows. */
+  kind: KeyKind;
 }
+
+export const KEY_KINDS = ["key", "portal"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
 
 export interface EventTypeRecord {
   name: string;

@@ -4,6 +4,7 @@
 // one kind of store can do is an optional method (`reclaimSpace`, `holdLease`): callers check
 // for it.
 import type { PageRequest } from "./pagination.ts";
+import type { SeriesCell } from "./stats/series.ts";
 import type {
   ApiKeyRecord,
   AttemptRecord,
@@ -175,6 +176,16 @@ export interface EventFilter extends PageRequest {
   type?: string;
 }
 
+/** GET /v1/stats/deliveries: one webhook's roll-up (webhookId), one tenant's, or every tenant's. */
+export interface SeriesFilter {
+  tenantId?: string;
+  webhookId?: string;
+  /** Minutes in [from, until) count; each cell's index is (minute - from) / bucketMs, rounded down. */
+  from: number;
+  until: number;
+  bucketMs: number;
+}
+
 export interface Store {
   insertKey(key: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -285,6 +296,12 @@ export interface Store {
 
   gauges(now: number): Promise<StoreGauges>;
   webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;
+  /**
+   * The stats roll-up (domain/stats/rollup.ts) summed per bucket and duration bin, one cell per
+   * pair that has attempts. recordOutcomes keeps the roll-up, with tallyAttempts over the plans
+   * it applied; deleteWebhook and purgeFinished (older than `before`) remove its rows.
+   */
+  deliverySeries(filter: SeriesFilter): Promise<SeriesCell[]>;
 
   /** True when the database answers and accepts writes. */
   ping(): Promise<boolean>;

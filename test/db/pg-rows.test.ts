@@ -83,6 +83,7 @@ test("nullable int8 columns stay null; times come back as numbers", () => {
       created_at: "5",
       revoked_at: null,
       expires_at: "9",
+      kind: "portal",
     }),
   ).toEqual({
     id: "key_1",
@@ -94,6 +95,7 @@ test("nullable int8 columns stay null; times come back as numbers", () => {
     createdAt: 5,
     revokedAt: null,
     expiresAt: 9,
+    kind: "portal",
   });
 });
 

@@ -9,11 +9,20 @@ describeEveryStore("keys", (getStore) => {
     const t = timeAfterIssuedIds();
     const never = keyRecord({ createdAt: t, role: "viewer", tenantId: "acme" });
     const expiring = keyRecord({ createdAt: t + 1, role: "publisher", expiresAt: t + 86_400_000 });
+    // A portal link's token is a row of its own kind, listed with the keys.
+    const portal = keyRecord({ createdAt: t + 2, role: "admin", tenantId: "acme", expiresAt: t + 3_600_000, kind: "portal" });
     await store.insertKey(never);
     await store.insertKey(expiring);
+    await store.insertKey(portal);
     expect(await store.getKey(never.id)).toEqual(never);
     expect(await store.findKeyByHash(never.hash)).toEqual(never);
     expect(await store.findKeyByHash(expiring.hash)).toEqual(expiring);
+    expect(await store.findKeyByHash(portal.hash)).toEqual(portal);
+    expect((await store.listKeys({ limit: 10, tenantId: "acme" })).map((k) => [k.id, k.kind])).toEqual([
+      [portal.id, "portal"],
+      [expiring.id, "key"],
+      [never.id, "key"],
+    ]);
   });
 
   test("an unknown id or hash finds nothing", async () => {

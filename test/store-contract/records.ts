@@ -80,6 +80,7 @@ export function keyRecord(f: With<ApiKeyRecord, "createdAt">): ApiKeyRecord {
     hash: `sha256-of-key-${n}`,
     revokedAt: null,
     expiresAt: null,
+    kind: "key",
     ...f,
   };
 }

@@ -1,7 +1,7 @@
 // `hookline db copy --to postgres://…`: a stopped SQLite database into an empty PostgreSQL one,
 // the way from one box to several replicas (API.md §11). What is copied is every row a replica
-// needs — API keys, event types, webhooks, events, deliveries, attempts — with each column as
-// stored: a secret encrypted with security.encryption_key stays encrypted (the replicas need the
+// needs — API keys and portal tokens, event types, webhooks, events, deliveries, attempts, the
+// stats roll-up — with each column as stored: a secret encrypted with security.encryption_key stays encrypted (the replicas need the
 // same key), a plaintext one stays plaintext. Readiness probes, leases and rate buckets are
 // PostgreSQL's own and start empty.
 //
@@ -29,7 +29,7 @@ interface TableSpec {
   orderBy: string;
 }
 
-export type CopiedTable = "api_keys" | "event_types" | "webhooks" | "events" | "deliveries" | "attempts";
+export type CopiedTable = "api_keys" | "event_types" | "webhooks" | "events" | "deliveries" | "attempts" | "attempt_stats";
 
 /** In foreign-key order: what a row refers to is copied before it. */
 export const COPIED_TABLES: readonly TableSpec[] = [
@@ -38,7 +38,7 @@ export const COPIED_TABLES: readonly TableSpec[] = [
     orderBy: "id",
     columns: [
       ["id", "text"], ["tenant_id", "text"], ["role", "text"], ["name", "text"], ["prefix", "text"], ["hash", "text"],
-      ["created_at", "bigint"], ["revoked_at", "bigint"], ["expires_at", "bigint"],
+      ["created_at", "bigint"], ["revoked_at", "bigint"], ["expires_at", "bigint"], ["kind", "text"],
     ],
   },
   {
@@ -81,6 +81,15 @@ export const COPIED_TABLES: readonly TableSpec[] = [
     columns: [
       ["delivery_id", "text"], ["n", "int"], ["started_at", "bigint"], ["duration_ms", "int"], ["status_code", "int"],
       ["response_body", "text"], ["error", "text"],
+    ],
+  },
+  {
+    // The stats roll-up: GET /v1/stats/deliveries on the replicas shows the history before the copy.
+    name: "attempt_stats",
+    orderBy: "webhook_id, minute, bin",
+    columns: [
+      ["webhook_id", "text"], ["tenant_id", "text"], ["minute", "bigint"], ["bin", "int"], ["succeeded", "int"],
+      ["retried", "int"], ["failed", "int"],
     ],
   },
 ];

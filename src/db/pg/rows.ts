@@ -18,6 +18,7 @@ import type {
   DeliveryStatus,
   EventRecord,
   EventTypeRecord,
+  KeyKind,
   WebhookRecord,
 } from "../../domain/store.ts";
 import { openHeaders, sealHeaders } from "../../domain/webhooks/secret-headers.ts";
@@ -36,6 +37,7 @@ export type KeyRow = {
   created_at: Int8;
   revoked_at: Int8 | null;
   expires_at: Int8 | null;
+  kind: KeyKind;
 };
 
 export function toKey(r: KeyRow): ApiKeyRecord {
@@ -49,6 +51,7 @@ export function toKey(r: KeyRow): ApiKeyRecord {
     createdAt: num(r.created_at),
     revokedAt: numOrNull(r.revoked_at),
     expiresAt: numOrNull(r.expires_at),
+    kind: r.kind,
   };
 }
 

@@ -3,3 +3,4 @@ export * from "./events.ts";
 export * from "./keys.ts";
 export * from "./webhooks.ts";
 export * from "./readiness.ts";
+export * from "./stats.ts";

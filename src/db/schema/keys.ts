@@ -16,6 +16,8 @@ export const apiKeys = sqliteTable(
     revokedAt: integer("revoked_at"),
     /** Milliseconds since the epoch; null for a key that never expires. */
     expiresAt: integer("expires_at"),
+    /** "portal": a portal link's token (API.md §12), which reaches only what the portal shows. */
+    kind: text("kind", { enum: ["key", "portal"] }).notNull().default("key"),
   },
   (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.id)],
 );

@@ -2,6 +2,8 @@ import type { Database } from "bun:sqlite";
 import { idBoundary } from "../../lib/ids.ts";
 import type { PurgedRows } from "../../domain/store.ts";
 
+const STATS_ROWS_PER_EVENT = 20;
+
 /** Retention and housekeeping, always in bounded batches so no transaction runs long. */
 export function maintenanceQueries(sqlite: Database) {
   // Ids are time-sortable, so "created before" is a primary-key range scan.
@@ -20,6 +22,10 @@ export function maintenanceQueries(sqlite: Database) {
     "DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?1))",
   );
   const purgeEvents = sqlite.query<unknown, [string]>("DELETE FROM events WHERE id IN (SELECT value FROM json_each(?1))");
+  // The stats roll-up follows retention, a minute's rows at a time.
+  const purgeStats = sqlite.query<unknown, [number, number]>(
+    "DELETE FROM attempt_stats WHERE rowid IN (SELECT rowid FROM attempt_stats WHERE minute < ?1 LIMIT ?2)",
+  );
   const clearKeys = sqlite.query<{ id: string }, [string, number]>(
     `UPDATE events SET idempotency_key = NULL WHERE id IN (
        SELECT id FROM events WHERE id < ?1 AND idempotency_key IS NOT NULL LIMIT ?2) RETURNING id`,
@@ -46,6 +52,8 @@ export function maintenanceQueries(sqlite: Database) {
     async purgeFinished(before: number, limit: number): Promise<PurgedRows> {
       return sqlite
         .transaction((): PurgedRows => {
+          // Rows are small and a busy minute has many: more of them per batch than events.
+          purgeStats.run(before, limit * STATS_ROWS_PER_EVENT);
           const ids = purgeable.all(idBoundary("evt", before), limit).map((r) => r.id);
           if (ids.length === 0) return { events: 0, deliveries: 0, attempts: 0 };
           const list = JSON.stringify(ids);

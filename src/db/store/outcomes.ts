@@ -10,8 +10,15 @@ import {
   failingTooLong,
   type OutcomePlan,
 } from "../../domain/delivery-rules/outcome.ts";
+import { type TalliedAttempt, tallyAttempts } from "../../domain/stats/rollup.ts";
 import type { AttemptOutcome } from "../../domain/store.ts";
 import { webhookTouched } from "./rows.ts";
+
+/** What a batch's outcomes did: the webhooks disabled, and the attempts for the stats roll-up. */
+interface Done {
+  disabled: string[];
+  tallied: TalliedAttempt[];
+}
 
 export type Emit = (tenantId: string, type: string, data: Record<string, unknown>, now: number) => void;
 
@@ -34,6 +41,12 @@ export function dispatchQueries(
   >("SELECT tenant_id, url, enabled, failure_count, failing_since FROM webhooks WHERE id = ?");
   const insertAttempt = sqlite.query<unknown, [string, number, number, number, number | null, string | null, string | null]>(
     "INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  // The stats roll-up (domain/stats/rollup.ts), added to once per (webhook, minute, bin) of a batch.
+  const addStats = sqlite.query<unknown, [string, string, number, number, number, number, number]>(
+    `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, bin, succeeded, retried, failed) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (webhook_id, minute, bin) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
+       retried = retried + excluded.retried, failed = failed + excluded.failed`,
   );
   const setState = sqlite.query<unknown, [string, number, number | null, number | null, string | null, number, number, string]>(
     `UPDATE deliveries SET status = ?1, attempts_count = ?2, next_attempt_at = ?3, last_status_code = ?4,
@@ -84,18 +97,19 @@ export function dispatchQueries(
   }
 
   /** In the plan's order (OutcomePlan says why it matters). */
-  function apply(o: AttemptOutcome, plan: OutcomePlan, now: number, disabled: string[]): void {
+  function apply(o: AttemptOutcome, plan: OutcomePlan, tenantId: string, now: number, done: Done): void {
     applyDelivery(o.deliveryId, plan.delivery, now);
     const a = plan.attempt;
     insertAttempt.run(o.deliveryId, a.n, a.startedAt, a.durationMs, a.statusCode, a.responseBody, a.error);
+    done.tallied.push({ tenantId, webhookId: o.webhookId, startedAt: a.startedAt, durationMs: a.durationMs, change: plan.delivery });
     const w = plan.webhook;
     if (w?.kind === "recovered") webhookRecovered.run(now, o.webhookId);
     else if (w?.kind === "failing") webhookFailing.run(w.failureCount, w.failingSince, o.webhookId);
     for (const e of plan.events) emit(e.tenantId, e.type, e.data, now);
-    if (plan.disable !== null && applyDisable(plan.disable, now)) disabled.push(o.webhookId);
+    if (plan.disable !== null && applyDisable(plan.disable, now)) done.disabled.push(o.webhookId);
   }
 
-  function recordOne(o: AttemptOutcome, now: number, disableAfterMs: number, disabled: string[]): void {
+  function recordOne(o: AttemptOutcome, now: number, disableAfterMs: number, done: Done): void {
     const d = deliveryFacts.get(o.deliveryId);
     const w = d && webhookFacts.get(o.webhookId);
     if (!d || !w) return; // deleted with its webhook while the attempt was in flight
@@ -107,19 +121,22 @@ export function dispatchQueries(
       failureCount: w.failure_count,
       failingSince: w.failing_since,
     };
-    apply(o, decideOutcome(o, delivery, webhook, now, disableAfterMs), now, disabled);
+    apply(o, decideOutcome(o, delivery, webhook, now, disableAfterMs), w.tenant_id, now, done);
   }
 
   return {
     /** Synchronous, on the writer's connection: the store's recordOutcomes sends it there. */
     recordOutcomesNow(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): string[] {
-      const disabled: string[] = [];
+      const done: Done = { disabled: [], tallied: [] };
       relaxed(() =>
         sqlite.transaction(() => {
-          for (const o of outcomes) recordOne(o, now, disableAfterMs, disabled);
+          for (const o of outcomes) recordOne(o, now, disableAfterMs, done);
+          for (const r of tallyAttempts(done.tallied)) {
+            addStats.run(r.webhookId, r.tenantId, r.minute, r.bin, r.succeeded, r.retried, r.failed);
+          }
         }).immediate(),
       );
-      return disabled;
+      return done.disabled;
     },
     async recoverExpiredLeases(now: number): Promise<number> {
       return expired.all(now).length;

@@ -1,6 +1,7 @@
-import type { Database } from "bun:sqlite";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { statSync } from "node:fs";
-import type { StoreGauges, WebhookStatsRecord } from "../../domain/store.ts";
+import type { SeriesCell } from "../../domain/stats/series.ts";
+import type { SeriesFilter, StoreGauges, WebhookStatsRecord } from "../../domain/store.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -42,8 +43,23 @@ export function statsQueries(sqlite: Database) {
     `SELECT min(created_at) AS created, min(next_attempt_at) AS next FROM deliveries
      WHERE webhook_id = ? AND status = 'pending'`,
   );
+  // The roll-up summed per bucket and bin: one webhook's rows (its primary key), one tenant's
+  // (attempt_stats_tenant_idx) or every tenant's (attempt_stats_minute_idx), by a minute range.
+  const series = <P extends SQLQueryBindings[]>(where: string) =>
+    sqlite.query<SeriesCell, P>(
+      `SELECT (minute - ?1) / ?3 AS "index", bin, sum(succeeded) AS succeeded, sum(retried) AS retried, sum(failed) AS failed
+       FROM attempt_stats WHERE ${where} minute >= ?1 AND minute < ?2 GROUP BY 1, bin`,
+    );
+  const seriesOfWebhook = series<[number, number, number, string]>("webhook_id = ?4 AND");
+  const seriesOfTenant = series<[number, number, number, string]>("tenant_id = ?4 AND");
+  const seriesOfAll = series<[number, number, number]>("");
 
   return {
+    async deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
+      if (f.webhookId !== undefined) return seriesOfWebhook.all(f.from, f.until, f.bucketMs, f.webhookId);
+      if (f.tenantId !== undefined) return seriesOfTenant.all(f.from, f.until, f.bucketMs, f.tenantId);
+      return seriesOfAll.all(f.from, f.until, f.bucketMs);
+    },
     async gauges(now: number): Promise<StoreGauges> {
       const pendingByAge: Record<string, number> = {};
       for (const row of pending.all(now - MINUTE, now - 10 * MINUTE, now - HOUR, now - DAY)) {

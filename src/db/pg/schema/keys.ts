@@ -15,6 +15,7 @@ export const apiKeys = pgTable(
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     revokedAt: bigint("revoked_at", { mode: "number" }),
     expiresAt: bigint("expires_at", { mode: "number" }),
+    kind: text("kind", { enum: ["key", "portal"] }).notNull().default("key"),
   },
   (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.id)],
 );

@@ -18,8 +18,8 @@ export function pgKeyQueries(ctx: PgContext) {
   return {
     async insertKey(key: ApiKeyRecord): Promise<void> {
       await client.query(
-        `INSERT INTO api_keys (id, tenant_id, role, name, prefix, hash, created_at, revoked_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO api_keys (id, tenant_id, role, name, prefix, hash, created_at, revoked_at, expires_at, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           key.id,
           key.tenantId,
@@ -30,6 +30,7 @@ export function pgKeyQueries(ctx: PgContext) {
           key.createdAt,
           key.revokedAt,
           key.expiresAt ?? null,
+          key.kind,
         ],
       );
       // A lookup of this hash made just before (a "no such key") must not outlive the insert.

@@ -41,10 +41,18 @@ async function counted(tx: PgQueryable, statement: string, params: unknown[]): P
   return row?.n ?? 0;
 }
 
+const STATS_ROWS_PER_EVENT = 20;
+
 export function pgMaintenanceQueries(ctx: PgContext) {
   const { client } = ctx;
   return {
     async purgeFinished(before: number, limit: number): Promise<PurgedRows> {
+      // The stats roll-up follows retention; its rows are small and a busy minute has many.
+      await client.query(
+        `DELETE FROM attempt_stats WHERE (webhook_id, minute, bin) IN (
+           SELECT webhook_id, minute, bin FROM attempt_stats WHERE minute < $1 LIMIT $2)`,
+        [before, limit * STATS_ROWS_PER_EVENT],
+      );
       return client.transaction(async (tx): Promise<PurgedRows> => {
         const first = await tx.query<{ id: string }>(PURGEABLE, [idBoundary("evt", before), limit]);
         if (first.length === 0) return { events: 0, deliveries: 0, attempts: 0 };

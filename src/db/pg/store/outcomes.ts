@@ -21,6 +21,7 @@ import {
   failingTooLong,
   type OperationalEvent,
 } from "../../../domain/delivery-rules/outcome.ts";
+import { type TalliedAttempt, tallyAttempts } from "../../../domain/stats/rollup.ts";
 import type { AttemptOutcome } from "../../../domain/store.ts";
 import { numOrNull, type PgQueryable } from "../client.ts";
 import type { AsyncTtlCache, PgContext } from "../context.ts";
@@ -33,6 +34,12 @@ const LOCK_WEBHOOKS = `SELECT id, tenant_id, url, enabled, failure_count, failin
   WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`;
 const INSERT_ATTEMPTS = `INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, response_body, error)
   SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[])`;
+// The stats roll-up (domain/stats/rollup.ts): tallyAttempts gives each key once, sorted, so two
+// replicas' batches take these rows' locks in one order.
+const ADD_STATS = `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, bin, succeeded, retried, failed)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[])
+  ON CONFLICT (webhook_id, minute, bin) DO UPDATE SET succeeded = attempt_stats.succeeded + excluded.succeeded,
+    retried = attempt_stats.retried + excluded.retried, failed = attempt_stats.failed + excluded.failed`;
 // A recovery moves updated_at (as SQLite's webhookRecovered); a count alone does not.
 const WRITE_COUNTERS = `UPDATE webhooks w SET failure_count = u.failure_count, failing_since = u.failing_since,
     updated_at = CASE WHEN u.touched THEN greatest($1::bigint, w.updated_at + 1) ELSE w.updated_at END
@@ -101,6 +108,7 @@ export function pgOutcomeQueries(ctx: PgContext, emit: PgEmit, subscribers: Asyn
     const deliveries = await deliveryStates(tx, [...new Set(outcomes.map((o) => o.deliveryId))]);
     const hooks = await lockWebhooks(tx, [...new Set(outcomes.map((o) => o.webhookId))]);
     const attempts: Attempt[] = [];
+    const tallied: TalliedAttempt[] = [];
     const after: After[] = [];
     for (const o of outcomes) {
       const d = deliveries.get(o.deliveryId);
@@ -117,6 +125,8 @@ export function pgOutcomeQueries(ctx: PgContext, emit: PgEmit, subscribers: Asyn
       );
       applyToDelivery(d, plan.delivery);
       attempts.push({ deliveryId: o.deliveryId, ...plan.attempt });
+      const a = plan.attempt;
+      tallied.push({ tenantId: w.tenant_id, webhookId: o.webhookId, startedAt: a.startedAt, durationMs: a.durationMs, change: plan.delivery });
       if (plan.webhook?.kind === "recovered") Object.assign(w, { failure_count: 0, failing_since: null, changed: true, touched: true });
       else if (plan.webhook?.kind === "failing") {
         Object.assign(w, { failure_count: plan.webhook.failureCount, failing_since: plan.webhook.failingSince, changed: true });
@@ -127,6 +137,7 @@ export function pgOutcomeQueries(ctx: PgContext, emit: PgEmit, subscribers: Asyn
     }
     await writeDeliveryStates(tx, deliveries, now);
     await insertAttempts(tx, attempts);
+    await addStats(tx, tallied);
     await writeCounters(tx, hooks, now);
     const disabled: string[] = [];
     for (const a of after) {
@@ -190,6 +201,20 @@ async function insertAttempts(tx: PgQueryable, attempts: Attempt[]): Promise<voi
     attempts.map((a) => a.statusCode),
     attempts.map((a) => a.responseBody),
     attempts.map((a) => a.error),
+  ]);
+}
+
+async function addStats(tx: PgQueryable, tallied: TalliedAttempt[]): Promise<void> {
+  const rows = tallyAttempts(tallied);
+  if (rows.length === 0) return;
+  await tx.query(ADD_STATS, [
+    rows.map((r) => r.webhookId),
+    rows.map((r) => r.tenantId),
+    rows.map((r) => r.minute),
+    rows.map((r) => r.bin),
+    rows.map((r) => r.succeeded),
+    rows.map((r) => r.retried),
+    rows.map((r) => r.failed),
   ]);
 }
 

@@ -1,7 +1,8 @@
 // Reads for /metrics and per-webhook health on PostgreSQL; nothing here writes. The gauges have
 // no databaseBytes/walBytes (optional in the port): the database's size is the server's to
 // report (pg_database_size needs no Hookline), and several replicas would each report the same.
-import type { StoreGauges, WebhookStatsRecord } from "../../../domain/store.ts";
+import type { SeriesCell } from "../../../domain/stats/series.ts";
+import type { SeriesFilter, StoreGauges, WebhookStatsRecord } from "../../../domain/store.ts";
 import { num, numOrNull } from "../client.ts";
 import type { PgContext } from "../context.ts";
 
@@ -12,6 +13,21 @@ const DAY = 24 * HOUR;
 export function pgStatsQueries(ctx: PgContext) {
   const { client } = ctx;
   return {
+    /** The roll-up summed per bucket and bin, by the same indexes as SQLite's (db/store/stats.ts). */
+    async deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
+      const [where, args] =
+        f.webhookId !== undefined
+          ? ["webhook_id = $4 AND", [f.webhookId]]
+          : f.tenantId !== undefined
+            ? ["tenant_id = $4 AND", [f.tenantId]]
+            : ["", []];
+      return client.query<SeriesCell>(
+        `SELECT ((minute - $1::bigint) / $3::bigint)::int AS "index", bin, sum(succeeded)::int AS succeeded,
+                sum(retried)::int AS retried, sum(failed)::int AS failed
+         FROM attempt_stats WHERE ${where} minute >= $1::bigint AND minute < $2::bigint GROUP BY 1, bin`,
+        [f.from, f.until, f.bucketMs, ...args],
+      );
+    },
     async gauges(now: number): Promise<StoreGauges> {
       // Three independent reads, each on its own pooled connection at once.
       const [buckets, [oldest], hooks] = await Promise.all([

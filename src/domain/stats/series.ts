@@ -1,0 +1,103 @@
+// The time series of GET /v1/stats/deliveries (API.md §12): which buckets a request asks for, and
+// how the roll-up's cells (stats/rollup.ts) become them. Pure and table-tested; the store only
+// sums cells per (bucket, duration bin).
+import { formatDuration, parseDuration } from "../../lib/duration.ts";
+import { toIso } from "../clock.ts";
+import { ValidationError } from "../errors.ts";
+import { type AttemptClass, binUpperMs, MINUTE_MS } from "./rollup.ts";
+
+export const MAX_WINDOW_MS = 30 * 86_400_000;
+export const MAX_BUCKETS = 1_000;
+const DEFAULT_WINDOW = "24h";
+/** Without ?bucket=, about this many buckets: 24h gives 5m. */
+const DEFAULT_BUCKETS = 288;
+
+/** The buckets asked for: `count` of `bucketMs` each, from `from`; the last one holds `now`. */
+export interface SeriesPlan {
+  from: number;
+  until: number;
+  bucketMs: number;
+  count: number;
+}
+
+/**
+ * Reads ?window= and ?bucket= (the config's duration syntax: "24h", "5m"). Buckets are whole
+ * minutes, as the roll-up is, and aligned on multiples of their length since the epoch, so a
+ * chart polled every minute shows the same buckets with fresher counts. Every problem is
+ * reported, each naming its parameter.
+ */
+export function planSeries(windowText: string | undefined, bucketText: string | undefined, now: number): SeriesPlan {
+  const errors: string[] = [];
+  const windowGiven = windowText === undefined || windowText === "" ? DEFAULT_WINDOW : windowText;
+  const windowMs = parseDuration(windowGiven);
+  const windowOk = windowMs !== undefined && windowMs >= MINUTE_MS && windowMs <= MAX_WINDOW_MS;
+  if (!windowOk) errors.push("window: must be a duration from 1m to 30d, such as '24h' or '7d'");
+  let bucketMs: number | undefined;
+  if (bucketText === undefined || bucketText === "") {
+    if (windowOk) bucketMs = Math.max(1, Math.ceil(windowMs / DEFAULT_BUCKETS / MINUTE_MS)) * MINUTE_MS;
+  } else {
+    bucketMs = parseDuration(bucketText);
+    if (bucketMs === undefined || bucketMs < MINUTE_MS || bucketMs % MINUTE_MS !== 0) {
+      errors.push("bucket: must be a whole number of minutes, at least 1m, such as '5m' or '1h'");
+      bucketMs = undefined;
+    }
+  }
+  if (windowOk && bucketMs !== undefined) {
+    if (bucketMs > windowMs) errors.push(`bucket: must not be longer than the window (${formatDuration(windowMs)})`);
+    else if (Math.ceil(windowMs / bucketMs) > MAX_BUCKETS) {
+      const least = Math.ceil(windowMs / MAX_BUCKETS / MINUTE_MS) * MINUTE_MS;
+      errors.push(
+        `bucket: ${formatDuration(windowMs)} in buckets of ${formatDuration(bucketMs)} is over ${MAX_BUCKETS} buckets; use a bucket of at least ${formatDuration(least)}`,
+      );
+    }
+  }
+  if (errors.length > 0 || windowMs === undefined || bucketMs === undefined) throw new ValidationError(errors);
+  const count = Math.ceil(windowMs / bucketMs);
+  const last = Math.floor(now / bucketMs) * bucketMs;
+  const from = last - (count - 1) * bucketMs;
+  return { from, until: last + bucketMs, bucketMs, count };
+}
+
+/** What a store sums: the attempts of one bucket (its index from 0) whose durations are in one bin. */
+// A type, not an interface: the PostgreSQL client types its rows as records.
+export type SeriesCell = { [C in AttemptClass]: number } & {
+  index: number;
+  bin: number;
+};
+
+export interface SeriesBucket {
+  start: string;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  /** The bucket's attempts' 95th percentile duration (nearest rank, as its bin's upper bound); null without attempts. */
+  p95_ms: number | null;
+}
+
+/** Every bucket of the plan, empty ones included (a chart needs its zeros), oldest first. */
+export function buildSeries(plan: SeriesPlan, cells: readonly SeriesCell[]): SeriesBucket[] {
+  const perBucket: SeriesCell[][] = Array.from({ length: plan.count }, () => []);
+  for (const c of cells) if (c.index >= 0 && c.index < plan.count) perBucket[c.index]?.push(c);
+  return perBucket.map((mine, i) => {
+    let succeeded = 0;
+    let failed = 0;
+    let retried = 0;
+    for (const c of mine) {
+      succeeded += c.succeeded;
+      failed += c.failed;
+      retried += c.retried;
+    }
+    return { start: toIso(plan.from + i * plan.bucketMs), succeeded, failed, retried, p95_ms: p95(mine, succeeded + failed + retried) };
+  });
+}
+
+function p95(cells: SeriesCell[], total: number): number | null {
+  if (total === 0) return null;
+  const rank = Math.ceil(0.95 * total);
+  let seen = 0;
+  for (const c of [...cells].sort((a, b) => a.bin - b.bin)) {
+    seen += c.succeeded + c.failed + c.retried;
+    if (seen >= rank) return binUpperMs(c.bin);
+  }
+  return null;
+}
