@@ -12,6 +12,7 @@ import { eventTypeRoutes } from "./routes/event-types.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 // Printable ASCII, spaces included; anything else (or longer) is replaced by our own id.
@@ -130,7 +131,8 @@ export function createApp(deps: ApiDeps) {
     .use(eventTypeRoutes(deps))
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
-    .use(deliveryRoutes(deps));
+    .use(deliveryRoutes(deps))
+    .use(statsRoutes(deps));
   whole = app;
   return app;
 }

@@ -48,6 +48,9 @@ export const OPERATION_IDS: Record<string, string> = {
   "get /v1/events/{id}": "getEvent",
   "get /v1/deliveries/{id}": "getDelivery",
   "post /v1/deliveries/{id}/retry": "retryDelivery",
+  "get /v1/stats/deliveries": "getDeliveryStats",
+  "post /v1/portal-links": "createPortalLink",
+  "get /v1/portal/branding": "getPortalBranding",
 };
 
 /** JSON Schema of a TypeBox schema: TypeBox's own markers are symbols, which JSON drops. */
@@ -76,6 +79,8 @@ export function buildOpenApiDocument(app: AnyElysia, version: string): JsonObjec
       { name: "Webhooks", description: "Subscriptions: a URL and the event types it receives" },
       { name: "Events", description: "Publish (the outbox) and read events" },
       { name: "Deliveries", description: "One event to one webhook, with its attempts" },
+      { name: "Stats", description: "Time series of attempts, for charts" },
+      { name: "Portal", description: "Expiring links that let a tenant's customers manage their own webhooks" },
       { name: "Operations", description: "Health, readiness and metrics (no credentials)" },
     ],
     paths: plain(generated.paths),

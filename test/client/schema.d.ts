@@ -379,6 +379,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attempts per time bucket (succeeded, failed, retried; each attempt in exactly one, by its start time) and their p95 duration
+         * @description Requires role **viewer** or higher.
+         */
+        get: operations["getDeliveryStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -509,6 +529,25 @@ export interface components {
         DeliveryPage: {
             data: components["schemas"]["Delivery"][];
             next_cursor: string | null;
+        };
+        /** DeliverySeries */
+        DeliverySeries: {
+            /** @description Every bucket of the window, oldest first; the last one holds the current time */
+            buckets: {
+                /**
+                 * Format: date-time
+                 * @description The bucket's start; buckets are aligned on multiples of their length
+                 */
+                start: string;
+                /** @description Attempts started in the bucket that got a 2xx */
+                succeeded: number;
+                /** @description Attempts started in the bucket that failed with no further attempt scheduled: retries exhausted, 410 Gone, the webhook disabled, or a failed manual retry */
+                failed: number;
+                /** @description Attempts started in the bucket that failed and after which another attempt was scheduled */
+                retried: number;
+                /** @description 95th percentile (nearest rank) of the bucket's attempt durations, exact below 32 ms and at most 6.25 % over above; null without attempts */
+                p95_ms: number | null;
+            }[];
         };
         /** Error */
         Error: {
@@ -2824,6 +2863,85 @@ export interface operations {
             };
             /** @description storage_unavailable: the database cannot be written now; see Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDeliveryStats: {
+        parameters: {
+            query?: {
+                window?: string;
+                bucket?: string;
+                webhook_id?: string;
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliverySeries"];
+                };
+            };
+            /** @description unauthorized: credentials missing, unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the credential's role is too weak for this call */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug; the message quotes the request id that the log has */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

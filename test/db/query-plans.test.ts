@@ -77,3 +77,28 @@ test("no statement on deliveries scans the table", async () => {
   const plan = h.sqlite.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${failedList}`).all();
   expect(plan.map((p) => p.detail).join("; ")).toContain("deliveries_failed_idx");
 });
+
+// GET /v1/stats/deliveries reads the roll-up (attempt_stats), never the attempts: each of its
+// queries, and the roll-up's upsert and retention, searches one of the roll-up's indexes.
+test("the stats series reads the roll-up by an index: one webhook's, one tenant's, every tenant's", async () => {
+  const [kept] = (await getJson<{ data: { id: string }[] }>(h, "/v1/webhooks?tenant=acme")).data;
+  for (const query of [`&webhook_id=${kept?.id}`, "&tenant=acme", ""]) {
+    const res = await h.call("GET", `/v1/stats/deliveries?window=24h${query}`);
+    expect(res.status, await res.clone().text()).toBe(200);
+  }
+  const onStats = [...prepared].filter((sql) => /\battempt_stats\b/.test(sql) && !/^\s*INSERT\b/.test(sql));
+  const plans = onStats.map((sql) => ({
+    sql: sql.replace(/\s+/g, " ").slice(0, 160),
+    plan: h.sqlite
+      .query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all()
+      .map((p) => p.detail)
+      .join("; "),
+  }));
+  const indexOf = (where: string) => plans.find((p) => p.sql.includes(where))?.plan;
+  expect(indexOf("webhook_id = ?4")).toMatch(/SEARCH attempt_stats USING (PRIMARY KEY|INDEX sqlite_autoindex_attempt_stats_1) \(webhook_id=\? AND minute>\? AND minute<\?\)/);
+  expect(indexOf("tenant_id = ?4")).toContain("SEARCH attempt_stats USING INDEX attempt_stats_tenant_idx (tenant_id=? AND minute>? AND minute<?)");
+  expect(indexOf("WHERE minute >= ?1")).toContain("SEARCH attempt_stats USING INDEX attempt_stats_minute_idx (minute>? AND minute<?)");
+  expect(indexOf("DELETE FROM attempt_stats")).toContain("SEARCH attempt_stats USING COVERING INDEX attempt_stats_minute_idx (minute<?)");
+  expect(plans.filter((p) => /SCAN attempt_stats\b/.test(p.plan))).toEqual([]);
+});
