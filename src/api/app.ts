@@ -12,6 +12,7 @@ import { eventTypeRoutes } from "./routes/event-types.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { portalRoutes } from "./routes/portal-links.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
@@ -132,7 +133,8 @@ export function createApp(deps: ApiDeps) {
     .use(webhookRoutes(deps))
     .use(eventRoutes(deps))
     .use(deliveryRoutes(deps))
-    .use(statsRoutes(deps));
+    .use(statsRoutes(deps))
+    .use(portalRoutes(deps));
   whole = app;
   return app;
 }

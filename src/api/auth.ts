@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from "../domain/errors.ts";
-import { hashApiKey, KEY_PREFIX, keyUsable, sameSecret } from "../domain/keys.ts";
+import { credentialKind, hashApiKey, keyUsable, sameSecret } from "../domain/keys.ts";
+import { mayReach } from "../domain/portal-scope.ts";
 import { GLOBAL_TENANT, isGlobal, type Principal, type Role, roleAtLeast } from "../domain/principal.ts";
 import { UnusableBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -30,11 +31,18 @@ export async function authenticate(deps: ApiDeps, credential: string): Promise<P
     deps.logger.debug({ reason: result.reason }, "JWT refused");
     return undefined;
   }
-  // Only our own keys are looked up; anything else cannot match a stored hash.
-  if (!credential.startsWith(KEY_PREFIX)) return undefined;
+  // Only our own keys and portal tokens are looked up; anything else cannot match a stored hash.
+  const kind = credentialKind(credential);
+  if (kind === undefined) return undefined;
   const key = await deps.store.findKeyByHash(hashApiKey(credential));
-  // An expired key is refused like a revoked one.
-  if (!key || !keyUsable(key, deps.clock.now())) return undefined;
+  // An expired key is refused like a revoked one. The stored kind must be the prefix's: a row
+  // of one kind never authenticates as the other.
+  if (!key || key.kind !== kind || !keyUsable(key, deps.clock.now())) return undefined;
+  if (kind === "portal") {
+    // A portal token is always one tenant's (createPortalLink refuses "*").
+    if (key.tenantId === GLOBAL_TENANT) return undefined;
+    return { kind: "portal", id: key.id, tenant: key.tenantId, role: key.role, ...(key.expiresAt !== null ? { expiresAt: key.expiresAt } : {}) };
+  }
   return { kind: "key", id: key.id, tenant: key.tenantId, role: key.role };
 }
 
@@ -76,7 +84,7 @@ export function authPlugin(deps: ApiDeps) {
         description:
           need === "global-admin" ? "Requires a **global admin** key." : `Requires role **${need}** or higher.`,
       },
-      async transform({ request, body, set, server }) {
+      async transform({ request, body, set, server, route }) {
         const credential = credentialOf(request.headers);
         const principal = credential ? await authenticate(deps, credential) : undefined;
         if (!principal) {
@@ -86,6 +94,10 @@ export function authPlugin(deps: ApiDeps) {
         }
         const limiting = limit(`cred:${principal.id}`, set);
         if (limiting) await limiting;
+        // A portal link's token reaches the portal's routes only, whatever its role.
+        if (!mayReach(principal, request.method, route)) {
+          throw new ForbiddenError("A portal link can only manage its tenant's webhooks and read their deliveries.");
+        }
         if (need === "global-admin") {
           if (!(isGlobal(principal) && principal.role === "admin")) {
             throw new ForbiddenError("Only a global admin key can do this.");

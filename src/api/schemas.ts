@@ -49,6 +49,9 @@ export const KeySchema = t.Object(
     expires_at: t.Union([Timestamp, t.Null()], {
       description: "When the key stops working (401 from then on); null if never. Expired keys stay listed until revoked.",
     }),
+    kind: t.Union([t.Literal("key"), t.Literal("portal")], {
+      description: "key: an API key; portal: a portal link's token (POST /v1/portal-links), revoked the same way",
+    }),
   },
   { title: "ApiKey" },
 );

@@ -53,6 +53,7 @@ export const DEFAULTS: Config = {
   retention: { days: 30, payload_days: 0 },
   metrics: { require_auth: false },
   log: { level: "info", format: "json" },
+  console: { portal_title: "Webhooks", accent_color: "#4f46e5", frame_ancestors: [] },
   event_types: [],
 };
 

@@ -89,6 +89,37 @@ function checkRoleMapping(entry: string): string | undefined {
     : `"${entry}" must look like "<claim value>=<viewer|publisher|admin>"`;
 }
 
+// The base of portal links: an origin, optionally with a path (a server behind a prefix).
+function checkPublicUrl(value: string): string | undefined {
+  const help = "must be an absolute http or https URL such as \"https://hooks.example.com\", without a query or fragment";
+  if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(value)) return help;
+  try {
+    const url = new URL(value);
+    return url.username !== "" || url.password !== "" ? `${help} or credentials` : undefined;
+  } catch {
+    return help;
+  }
+}
+
+function checkColour(value: string): string | undefined {
+  return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(value) ? undefined : `"${value}" is not a hex colour such as "#4f46e5"`;
+}
+
+// Printed as the portal's title: plain text, one line.
+function checkTitle(value: string): string | undefined {
+  if (value.length === 0 || value.length > 100) return "must be 1 to 100 characters";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  return /[\u0000-\u001f\u007f]/.test(value) ? "must not contain control characters" : undefined;
+}
+
+// Goes into a Content-Security-Policy header: a scheme and host (a "*." subdomain wildcard
+// allowed, as CSP has it) and an optional port, nothing that could end the directive.
+function checkOrigin(value: string): string | undefined {
+  return /^https?:\/\/(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+(:\d{1,5})?$/i.test(value) || /^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(value)
+    ? undefined
+    : `"${value}" is not an origin such as "https://app.example.com" (scheme, host and optional port; no path)`;
+}
+
 const str: Kind = { type: "string" };
 const duration: Kind = { type: "duration" };
 const bool: Kind = { type: "boolean" };
@@ -100,6 +131,7 @@ export const SPEC: Spec = {
     max_body_bytes: { type: "integer", min: KIB, max: 64 * MIB, hint: "bytes (1 KiB to 64 MiB)" },
     shutdown_grace: duration,
     memory_soft_limit_mb: { type: "integer", min: 0, max: 1_048_576, hint: "MiB (0 turns it off)" },
+    public_url: { type: "string", check: checkPublicUrl },
   },
   database: {
     path: str,
@@ -169,6 +201,11 @@ export const SPEC: Spec = {
   log: {
     level: { type: "enum", values: ["debug", "info", "warn", "error"] },
     format: { type: "enum", values: ["json", "pretty"] },
+  },
+  console: {
+    portal_title: { type: "string", check: checkTitle },
+    accent_color: { type: "string", check: checkColour },
+    frame_ancestors: { type: "strings", check: checkOrigin },
   },
 };
 

@@ -39,6 +39,11 @@ export interface Config {
     shutdown_grace: DurationMs;
     /** Resident memory (MiB) above which a full garbage collection is forced; 0 = never. */
     memory_soft_limit_mb: number;
+    /**
+     * Where clients reach this server (https://hooks.example.com, no trailing slash): the base of
+     * portal links. Unset: taken from the request that creates the link (api/routes/portal-links.ts).
+     */
+    public_url?: string;
   };
   database: {
     /** SQLite file path; relative paths are relative to the working directory. */
@@ -113,6 +118,15 @@ export interface Config {
   log: {
     level: LogLevel;
     format: LogFormat;
+  };
+  /** The console and the tenant portal (API.md §12). */
+  console: {
+    /** The portal's title, e.g. the product's name. */
+    portal_title: string;
+    /** The portal's accent colour, "#rgb" or "#rrggbb". */
+    accent_color: string;
+    /** Origins allowed to embed the portal in a frame (CSP frame-ancestors); none by default. */
+    frame_ancestors: string[];
   };
   event_types: EventTypeDecl[];
 }

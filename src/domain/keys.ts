@@ -14,14 +14,23 @@ import {
   TENANT_RE,
   tenantForRead,
 } from "./principal.ts";
-import type { ApiKeyRecord } from "./store.ts";
+import type { ApiKeyRecord, KeyKind } from "./store.ts";
 import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 
 /** Recognisable in logs, config files and secret scanners. */
 export const KEY_PREFIX = "hkl_";
+/** A portal link's token: never mistaken for an API key, by a person or by authenticate. */
+export const PORTAL_TOKEN_PREFIX = "hkp_";
 
-export function generateApiKey(): string {
-  return KEY_PREFIX + randomBytes(32).toString("base64url");
+export function generateApiKey(prefix: string = KEY_PREFIX): string {
+  return prefix + randomBytes(32).toString("base64url");
+}
+
+/** What a stored credential is, by its prefix; undefined for anything that is not ours. */
+export function credentialKind(credential: string): KeyKind | undefined {
+  if (credential.startsWith(KEY_PREFIX)) return "key";
+  if (credential.startsWith(PORTAL_TOKEN_PREFIX)) return "portal";
+  return undefined;
 }
 
 // Keys are 256 random bits, so a fast hash is enough: nothing to brute-force, and every
@@ -53,6 +62,8 @@ export interface KeyView {
   created_at: string;
   /** null when the key never expires. Expired keys stay listed (until revoked) with this date. */
   expires_at: string | null;
+  /** "portal": a portal link's token (POST /v1/portal-links), revoked like a key. */
+  kind: KeyKind;
 }
 
 export function renderKey(k: ApiKeyRecord): KeyView {
@@ -65,6 +76,7 @@ export function renderKey(k: ApiKeyRecord): KeyView {
     prefix: k.prefix,
     created_at: toIso(k.createdAt),
     expires_at: expiresAt === null ? null : toIso(expiresAt),
+    kind: k.kind,
   };
 }
 

@@ -8,8 +8,11 @@ export const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** Who is calling: resolved once per request by the auth layer. */
 export interface Principal {
-  /** "jwt": a bearer token verified against `[auth.jwt]`; always bound to one tenant. */
-  kind: "root" | "key" | "jwt";
+  /**
+   * "jwt": a bearer token verified against `[auth.jwt]`; always bound to one tenant. "portal": a
+   * portal link's token, bound to one tenant and limited to the portal's routes (portal-scope.ts).
+   */
+  kind: "root" | "key" | "jwt" | "portal";
   /**
    * Key id, "root", or "jwt:<tenant>:<sub, jti or token hash>". Rate limits are counted per
    * principal id, so every token of one JWT subject shares one bucket.

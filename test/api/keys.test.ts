@@ -42,7 +42,7 @@ describe("POST /v1/keys by a global admin", () => {
     const h = await fresh();
     const before = Date.now();
     const k = await create(h, { tenant_id: "acme", role: "viewer", name: "ci" });
-    expect(Object.keys(k).sort()).toEqual(["created_at", "expires_at", "id", "key", "name", "prefix", "role", "tenant_id"]);
+    expect(Object.keys(k).sort()).toEqual(["created_at", "expires_at", "id", "key", "kind", "name", "prefix", "role", "tenant_id"]);
     expect(k.key.startsWith("hkl_")).toBe(true);
     expect(k.key.length).toBeGreaterThanOrEqual(40);
     expect(k.key.startsWith(k.prefix)).toBe(true);
@@ -71,6 +71,7 @@ describe("POST /v1/keys by a global admin", () => {
       name: "pub",
       prefix: k.prefix,
       created_at: k.created_at,
+      kind: "key",
     });
     for (const item of data) {
       expect(item).not.toHaveProperty("key");

@@ -55,6 +55,7 @@ describe("the served OpenAPI document", () => {
         "post /v1/event-types",
         "post /v1/events",
         "post /v1/keys",
+        "post /v1/portal-links",
         "post /v1/webhooks",
         "post /v1/webhooks/{id}/recover",
         "post /v1/webhooks/{id}/rotate-secret",

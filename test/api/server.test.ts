@@ -96,6 +96,9 @@ describe("operations endpoints", () => {
       "get /v1/events/{id}",
       "get /v1/deliveries/{id}",
       "post /v1/deliveries/{id}/retry",
+      "get /v1/stats/deliveries",
+      "post /v1/portal-links",
+      "get /v1/portal/branding",
     ];
     for (const route of expected) {
       const [method, path] = route.split(" ") as [string, string];
