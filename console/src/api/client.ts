@@ -54,15 +54,3 @@ export async function must<T>(call: Promise<{ data?: T; error?: unknown; respons
   if (!response.ok) throw toApiError(response, error);
   return data as T;
 }
-
-/**
- * A GET on a /v1 path that is not in the generated document yet (GET /v1/stats/deliveries,
- * API.md §12): the same credential, the answer typed by the caller. Move such calls to the
- * typed client once openapi.json has the path.
- */
-export async function getUntyped<T>(credential: string, path: string): Promise<T> {
-  const response = await fetch(path, { headers: { authorization: `Bearer ${credential}` } });
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw toApiError(response, body);
-  return body as T;
-}

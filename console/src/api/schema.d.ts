@@ -379,6 +379,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attempts per time bucket (succeeded, failed, retried; each attempt in exactly one, by its start time) and their p95 duration
+         * @description Requires role **viewer** or higher.
+         */
+        get: operations["getDeliveryStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An expiring link to the tenant portal: its token manages that tenant's webhooks and reads their deliveries, event types and stats — no keys, no publishing
+         * @description Requires role **admin** or higher.
+         */
+        post: operations["createPortalLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/branding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The portal's title and accent colour ([console] in the config), for the portal page
+         * @description Requires role **viewer** or higher.
+         */
+        get: operations["getPortalBranding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -403,6 +463,8 @@ export interface components {
              * @description RFC 3339 UTC
              */
             expires_at: string | null;
+            /** @enum {string} */
+            kind: "key" | "portal";
         };
         /** ApiKeyPage */
         ApiKeyPage: {
@@ -442,6 +504,8 @@ export interface components {
              * @description RFC 3339 UTC
              */
             expires_at: string | null;
+            /** @enum {string} */
+            kind: "key" | "portal";
             /** @description Shown once */
             key: string;
         };
@@ -510,6 +574,25 @@ export interface components {
             data: components["schemas"]["Delivery"][];
             next_cursor: string | null;
         };
+        /** DeliverySeries */
+        DeliverySeries: {
+            /** @description Every bucket of the window, oldest first; the last one holds the current time */
+            buckets: {
+                /**
+                 * Format: date-time
+                 * @description The bucket's start; buckets are aligned on multiples of their length
+                 */
+                start: string;
+                /** @description Attempts started in the bucket that got a 2xx */
+                succeeded: number;
+                /** @description Attempts started in the bucket that failed with no further attempt scheduled: retries exhausted, 410 Gone, the webhook disabled, or a failed manual retry */
+                failed: number;
+                /** @description Attempts started in the bucket that failed and after which another attempt was scheduled */
+                retried: number;
+                /** @description 95th percentile (nearest rank) of the bucket's attempt durations, exact below 32 ms and at most 6.25 % over above; null without attempts */
+                p95_ms: number | null;
+            }[];
+        };
         /** Error */
         Error: {
             /** @description Machine-readable code, e.g. validation_failed */
@@ -575,6 +658,22 @@ export interface components {
              */
             created_at: string;
             deliveries: components["schemas"]["Delivery"][];
+        };
+        /** PortalBranding */
+        PortalBranding: {
+            /** @description console.portal_title */
+            portal_title: string;
+            /** @description console.accent_color, #rgb or #rrggbb */
+            accent_color: string;
+        };
+        /** PortalLink */
+        PortalLink: {
+            /** @description Listed by GET /v1/keys (kind portal); DELETE /v1/keys/{id} revokes the link */
+            id: string;
+            /** @description <server.public_url>/portal#token=<token>; shown once */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /** PublishedEvent */
         PublishedEvent: {
@@ -2824,6 +2923,260 @@ export interface operations {
             };
             /** @description storage_unavailable: the database cannot be written now; see Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDeliveryStats: {
+        parameters: {
+            query?: {
+                window?: string;
+                bucket?: string;
+                webhook_id?: string;
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliverySeries"];
+                };
+            };
+            /** @description unauthorized: credentials missing, unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the credential's role is too weak for this call */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such resource in the caller's tenant (another tenant's is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug; the message quotes the request id that the log has */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortalLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "tenant_id": "acme",
+                 *       "ttl": "1h",
+                 *       "role": "admin"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The tenant whose portal it opens; global admins must name one */
+                    tenant_id?: string;
+                    /** @description How long the link works: a duration from 1m to 7d; default 1h */
+                    ttl?: string;
+                    /** @description admin (default): the customer may change its webhooks; viewer: read only */
+                    role?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Response for status 201 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            /** @description bad_request: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: credentials missing, unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the credential's role is too weak for this call */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the body is over server.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description validation_failed: `errors` lists every problem, each starting with the field's path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug; the message quotes the request id that the log has */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description storage_unavailable: the database cannot be written now; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPortalBranding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalBranding"];
+                };
+            };
+            /** @description unauthorized: credentials missing, unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the credential's role is too weak for this call */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug; the message quotes the request id that the log has */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,32 +1,23 @@
-import { ApiError, getUntyped } from "../api/client.ts";
+import { ApiError, must } from "../api/client.ts";
 import { TimeChart } from "../components/chart.tsx";
 import { Empty, ErrorNote, Loading } from "../components/states.tsx";
 import { useSession } from "../lib/session.tsx";
 import { useLoad } from "../lib/use-load.ts";
 
-/** GET /v1/stats/deliveries (API.md §12). */
-interface StatsBucket {
-  start: string;
-  succeeded: number;
-  failed: number;
-  retried: number;
-  p95_ms: number | null;
-}
-
 const BUCKET_MINUTES = 5;
 
 /** Deliveries per minute and p95 latency over 24 h; says so plainly when the server lacks the series. */
 export function OverviewCharts() {
-  const { credential, tenantQuery } = useSession();
-  const q = new URLSearchParams({ window: "24h", bucket: `${BUCKET_MINUTES}m`, ...tenantQuery });
+  const { api, tenantQuery } = useSession();
   const [load, reload] = useLoad(async () => {
     try {
-      return await getUntyped<{ buckets: StatsBucket[] }>(credential, `/v1/stats/deliveries?${q}`);
+      return await must(api.GET("/v1/stats/deliveries", { params: { query: { window: "24h", bucket: `${BUCKET_MINUTES}m`, ...tenantQuery } } }));
     } catch (err) {
+      // A server older than GET /v1/stats/deliveries (API.md §12): the rest of the page works.
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;
     }
-  }, [credential, q.toString()]);
+  }, [api, tenantQuery.tenant]);
   if (load.state === "loading") return <Loading what="the delivery charts" />;
   if (load.state === "error") return <ErrorNote error={load.error} retry={reload} />;
   if (load.data === null) {
@@ -37,7 +28,7 @@ export function OverviewCharts() {
     );
   }
   const buckets = load.data.buckets;
-  if (buckets.length === 0) return <Empty>No deliveries in the last 24 hours.</Empty>;
+  if (buckets.every((b) => b.succeeded + b.failed + b.retried === 0)) return <Empty>No delivery attempts in the last 24 hours.</Empty>;
   const times = buckets.map((b) => Date.parse(b.start) / 1000);
   const perMinute = (n: number) => Math.round((n / BUCKET_MINUTES) * 100) / 100;
   return (
