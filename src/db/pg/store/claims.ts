@@ -76,17 +76,25 @@ export function pgClaimQueries(ctx: PgContext, subscribers: AsyncTtlCache<unknow
   // receiver's backlog): while they stay at their cap the claim goes straight to the others.
   let headBlockedBy: Set<string> | null = null;
 
-  /** Picks from `rows` (in due order) up to the limit, shared out level by level (takeLevelled). */
-  function pick(rows: DueRow[], limit: number, opts: ClaimOptions, taken: Map<string, number>, ids: string[], skip: Set<string>): void {
+  /**
+   * Picks from `rows` (in due order) up to the limit, shared out level by level (takeLevelled),
+   * none in `seen`: those this search picked already or earlier passes tried. The pieces a search
+   * reads without locks can overlap (the queue moves between the head's two pages; a webhook's
+   * own rows start with those the head gave it): a row picked twice would be sent twice.
+   */
+  function pick(rows: DueRow[], limit: number, opts: ClaimOptions, taken: Map<string, number>, ids: string[], seen: Set<string>): void {
     const queues = new Map<string, WebhookQueue<string>>();
-    for (const r of rows) if (!skip.has(r.id)) enqueue(queues, r.webhook_id, r.id);
-    ids.push(...takeLevelled(queues, limit - ids.length, opts.perWebhookCap, opts.inflight, taken));
+    for (const r of rows) if (!seen.has(r.id)) enqueue(queues, r.webhook_id, r.id);
+    const picked = takeLevelled(queues, limit - ids.length, opts.perWebhookCap, opts.inflight, taken);
+    for (const id of picked) seen.add(id);
+    ids.push(...picked);
   }
 
   /** One search as SQLite's: the head of the queue, then, past a capped backlog, each webhook's own. */
   async function search(now: number, limit: number, opts: ClaimOptions, claimed: Map<string, number>, skip: Set<string>): Promise<string[]> {
     const taken = new Map(claimed);
     const ids: string[] = [];
+    const seen = new Set(skip);
     const room = (id: string) => roomLeft(id, opts.perWebhookCap, opts.inflight, taken);
     const scan = Math.max(FIRST_PAGE, limit * 4) + skip.size;
     const blocked = headBlockedBy;
@@ -95,12 +103,12 @@ export function pgClaimQueries(ctx: PgContext, subscribers: AsyncTtlCache<unknow
     if (!stillBlocked) {
       // A first page, then the rest of the head only if a webhook seen so far still has room.
       const first = await db.query<DueRow>(DUE, [now, FIRST_PAGE, 0]);
-      pick(first, limit, opts, taken, ids, skip);
+      pick(first, limit, opts, taken, ids, seen);
       headFull = first.length === FIRST_PAGE;
       let head = first;
       if (headFull && ids.length < limit && first.some((r) => room(r.webhook_id) > 0)) {
         const rest = await db.query<DueRow>(DUE, [now, scan - FIRST_PAGE, FIRST_PAGE]);
-        pick(rest, limit, opts, taken, ids, skip);
+        pick(rest, limit, opts, taken, ids, seen);
         head = first.concat(rest);
         headFull = rest.length === scan - FIRST_PAGE;
       }
@@ -114,15 +122,18 @@ export function pgClaimQueries(ctx: PgContext, subscribers: AsyncTtlCache<unknow
       for (let i = 0; i < probes && ids.length < limit; i++) {
         const id = (hooks[(rotation + i) % hooks.length] as { id: string }).id;
         const free = room(id);
-        if (free > 0) pick(await db.query<DueRow>(DUE_OF, [id, now, free + skip.size]), limit, opts, taken, ids, skip);
+        // Read past the rows of it this search picked from the head (they come first) and those tried.
+        const read = free + (taken.get(id) ?? 0) - (claimed.get(id) ?? 0) + skip.size;
+        if (free > 0) pick(await db.query<DueRow>(DUE_OF, [id, now, read]), limit, opts, taken, ids, seen);
       }
       rotation = hooks.length > 0 ? (rotation + probes) % hooks.length : 0;
     }
     return ids;
   }
 
-  /** Takes `ids` (those still due and free), in their order. */
-  async function take(ids: string[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  /** Takes `ids` (those still due and free), in their order, each once whatever `ids` repeats. */
+  async function take(picked: string[], now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const ids = [...new Set(picked)];
     const rows = await db.query<SendRow & { claim_token: string }>(CLAIM, [ids, now, leaseMs, prefix]);
     const byId = new Map<string, ClaimedDelivery>();
     for (const r of rows) {
