@@ -64,7 +64,7 @@ function SignedIn({ credential, principal, signOut }: { credential: string; prin
 function Resume({ credential, onReady, onRefused }: { credential: string; onReady: (p: Principal) => void; onRefused: (why: string) => void }) {
   const [load, retry] = useLoad(async () => {
     try {
-      const p = await probePrincipal(makeClient(credential), credential);
+      const p = await probePrincipal(makeClient(credential));
       onReady(p);
       return p;
     } catch (err) {

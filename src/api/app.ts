@@ -15,6 +15,7 @@ import { opsRoutes } from "./routes/ops.ts";
 import { portalRoutes } from "./routes/portal-links.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { whoamiRoutes } from "./routes/whoami.ts";
 
 // Printable ASCII, spaces included; anything else (or longer) is replaced by our own id.
 const REQUEST_ID_RE = /^[\x20-\x7e]{1,128}$/;
@@ -134,7 +135,8 @@ export function createApp(deps: ApiDeps) {
     .use(eventRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(statsRoutes(deps))
-    .use(portalRoutes(deps));
+    .use(portalRoutes(deps))
+    .use(whoamiRoutes(deps));
   whole = app;
   return app;
 }

@@ -51,6 +51,7 @@ export const OPERATION_IDS: Record<string, string> = {
   "get /v1/stats/deliveries": "getDeliveryStats",
   "post /v1/portal-links": "createPortalLink",
   "get /v1/portal/branding": "getPortalBranding",
+  "get /v1/whoami": "whoami",
 };
 
 /** JSON Schema of a TypeBox schema: TypeBox's own markers are symbols, which JSON drops. */

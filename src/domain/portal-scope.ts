@@ -29,6 +29,8 @@ const PORTAL_ROUTES: ReadonlySet<string> = new Set([
   "GET /v1/event-types",
   "GET /v1/stats/deliveries",
   "GET /v1/portal/branding",
+  // The token's own kind, role and expiry: the portal hides what a viewer link may not do.
+  "GET /v1/whoami",
 ]);
 
 /** Whether `principal` may call the route (`method`, and the route's pattern such as "/v1/webhooks/:id"). */

@@ -205,6 +205,7 @@ describe("the scope rule, route by route", () => {
     "GET /v1/event-types",
     "GET /v1/stats/deliveries",
     "GET /v1/portal/branding",
+    "GET /v1/whoami",
   ]);
 
   test("portal tokens reach exactly the portal's routes; every other kind of credential reaches all", () => {

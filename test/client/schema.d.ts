@@ -439,6 +439,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling credential: its kind, id, tenant, role and expiry
+         * @description Requires role **viewer** or higher.
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -756,6 +776,22 @@ export interface components {
              * @description RFC 3339 UTC
              */
             next_attempt_at: string | null;
+        };
+        /** Whoami */
+        Whoami: {
+            /** @enum {string} */
+            kind: "root" | "key" | "jwt" | "portal";
+            /** @description The key's or link's id (GET /v1/keys), "root", or jwt:<tenant>:<subject> */
+            id: string;
+            /** @description The credential's tenant, or "*" for a global one */
+            tenant_id: string;
+            /** @enum {string} */
+            role: "viewer" | "publisher" | "admin";
+            /**
+             * Format: date-time
+             * @description When the credential stops working; null when it does not expire
+             */
+            expires_at: string | null;
         };
     };
     responses: never;
@@ -3146,6 +3182,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PortalBranding"];
+                };
+            };
+            /** @description unauthorized: credentials missing, unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the credential's role is too weak for this call */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: over rate_limit.per_minute for this credential; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug; the message quotes the request id that the log has */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Whoami"];
                 };
             };
             /** @description unauthorized: credentials missing, unknown, revoked or expired */

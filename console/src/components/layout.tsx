@@ -18,7 +18,7 @@ function current(path: string, item: string): boolean {
 export function Layout({ children }: { children: ComponentChildren }) {
   const { principal, tenant, href, signOut } = useSession();
   const { path } = useLocation();
-  const who = `${principal.global ? "global" : (tenant ?? "tenant")} · ${principal.key?.role ?? (principal.admin ? "admin" : "read-only")}`;
+  const who = `${principal.global ? "global" : (tenant ?? "tenant")} · ${principal.role}`;
   return (
     <>
       <a class="skip" href="#main">

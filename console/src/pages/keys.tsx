@@ -95,7 +95,7 @@ export function KeysPage() {
                   <tr key={k.id}>
                     <td>
                       {k.name || <span class="muted">unnamed</span>}
-                      {principal.key?.id === k.id ? <span class="badge"> this key</span> : null}
+                      {principal.id === k.id ? <span class="badge"> this key</span> : null}
                     </td>
                     <td>{k.tenant_id}</td>
                     <td>{k.role}</td>

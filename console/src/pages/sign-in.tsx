@@ -14,7 +14,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (credential: string
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(credential, await probePrincipal(makeClient(credential), credential));
+      onSignedIn(credential, await probePrincipal(makeClient(credential)));
     } catch (err) {
       setError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
       setBusy(false);
