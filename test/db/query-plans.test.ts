@@ -2,7 +2,9 @@
 // rows (the outbox and its log) and a full scan on a hot path would grow with it. The indexes
 // are partial (one state each), which SQLite uses only when a query names the state as a
 // literal; this records each statement the store prepares while the API and the dispatcher do
-// their work, and checks SQLite's plan for it.
+// their work, and checks SQLite's plan for it — on a read-only connection of its own: bun leaves
+// an EXPLAIN of a write statement in progress on the connection that ran it, which then refuses
+// the store's next write there (503 SQLITE_BUSY).
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sweepOnce } from "../../src/delivery/sweep.ts";
@@ -15,13 +17,14 @@ const prepared = new Set<string>();
 const proto = Database.prototype as unknown as Record<"query" | "prepare", (sql: string, ...rest: unknown[]) => unknown>;
 const original = { query: proto.query, prepare: proto.prepare };
 let h: Harness;
+let planner: Database | undefined;
 const receivers = receiverTracker();
 
 beforeAll(() => {
   for (const name of ["query", "prepare"] as const) {
     const fn = original[name];
     proto[name] = function (this: Database, sql: string, ...rest: unknown[]) {
-      prepared.add(sql);
+      if (!sql.startsWith("EXPLAIN")) prepared.add(sql);
       return fn.call(this, sql, ...rest);
     };
   }
@@ -30,11 +33,17 @@ beforeAll(() => {
 afterAll(async () => {
   proto.query = original.query;
   proto.prepare = original.prepare;
+  planner?.close();
   await h?.close();
   await receivers.stopAll();
 });
 
 const open = { allow_http: true, allow_private_networks: true };
+
+function planOf(sql: string): { detail: string }[] {
+  planner ??= new Database(h.sqlite.filename, { readonly: true });
+  return planner.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`).all();
+}
 
 test("no statement on deliveries scans the table", async () => {
   h = await harness({ security: open, delivery: { retry_schedule: [1_000] }, retention: { days: 1, payload_days: 1 } });
@@ -62,7 +71,7 @@ test("no statement on deliveries scans the table", async () => {
   expect(onDeliveries.length).toBeGreaterThan(20);
   const scans: string[] = [];
   for (const sql of onDeliveries) {
-    const plan = h.sqlite.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`).all();
+    const plan = planOf(sql);
     for (const { detail } of plan) {
       // "SCAN deliveries", or a "SEARCH" with no index to search, walks over every row.
       if (/^(SCAN|SEARCH) (deliveries|d)\b/.test(detail) && !/\bUSING\b/.test(detail)) {
@@ -74,24 +83,23 @@ test("no statement on deliveries scans the table", async () => {
   // A list filtered by a rare state reads that state's index, not the webhook's whole history.
   const failedList = onDeliveries.find((sql) => sql.includes("status = 'failed'") && sql.includes("ORDER BY id DESC"));
   expect(failedList).toBeDefined();
-  const plan = h.sqlite.query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${failedList}`).all();
+  const plan = planOf(failedList ?? "");
   expect(plan.map((p) => p.detail).join("; ")).toContain("deliveries_failed_idx");
 });
 
 // GET /v1/stats/deliveries reads the roll-up (attempt_stats), never the attempts: each of its
 // queries, and the roll-up's upsert and retention, searches one of the roll-up's indexes.
 test("the stats series reads the roll-up by an index: one webhook's, one tenant's, every tenant's", async () => {
-  const [kept] = (await getJson<{ data: { id: string }[] }>(h, "/v1/webhooks?tenant=acme")).data;
-  for (const query of [`&webhook_id=${kept?.id}`, "&tenant=acme", ""]) {
+  // The first test's EXPLAINs left the store's connection able to write (see planOf).
+  const kept = await createWebhook(h, { tenant_id: "acme", url: "https://hooks.example.com/series", events: ["member.added"] });
+  for (const query of [`&webhook_id=${kept.id}`, "&tenant=acme", ""]) {
     const res = await h.call("GET", `/v1/stats/deliveries?window=24h${query}`);
     expect(res.status, await res.clone().text()).toBe(200);
   }
   const onStats = [...prepared].filter((sql) => /\battempt_stats\b/.test(sql) && !/^\s*INSERT\b/.test(sql));
   const plans = onStats.map((sql) => ({
     sql: sql.replace(/\s+/g, " ").slice(0, 160),
-    plan: h.sqlite
-      .query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${sql}`)
-      .all()
+    plan: planOf(sql)
       .map((p) => p.detail)
       .join("; "),
   }));
