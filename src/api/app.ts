@@ -127,7 +127,7 @@ export function createApp(deps: ApiDeps) {
       );
     })
     .use(docsPlugin(() => buildOpenApiDocument(whole as AnyElysia, deps.version)))
-    .use(consolePlugin())
+    .use(consolePlugin(deps.config.console))
     .use(opsRoutes(deps))
     .use(keyRoutes(deps))
     .use(eventTypeRoutes(deps))

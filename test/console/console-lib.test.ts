@@ -1,6 +1,8 @@
 // The console's pure helpers: times in a zone with UTC kept, datetime-local inputs, ranges, paths.
 import { describe, expect, test } from "bun:test";
+import { accentVars, contrast, parseHex } from "../../console/src/lib/colour.ts";
 import { millis, percent, splitList, withTenant } from "../../console/src/lib/format.ts";
+import { tokenInFragment } from "../../console/src/lib/fragment.ts";
 import { inRange, localInputToIso, relative, timeText } from "../../console/src/lib/time.ts";
 
 describe("timeText", () => {
@@ -50,4 +52,41 @@ test("formatters", () => {
   expect(withTenant("/console/webhooks", null)).toBe("/console/webhooks");
   expect(withTenant("/console/webhooks", "acme corp")).toBe("/console/webhooks?tenant=acme%20corp");
   expect(withTenant("/console/events?x=1", "acme")).toBe("/console/events?x=1&tenant=acme");
+});
+
+describe("accentVars: the portal's colour stays readable", () => {
+  test.each([
+    // The default, dark enough for white text and for links.
+    ["#4f46e5", { accent: "#4f46e5", onAccent: "#ffffff", accentText: "#4f46e5" }],
+    ["#1F4E8C", { accent: "#1f4e8c", onAccent: "#ffffff", accentText: "#1f4e8c" }],
+    // A light yellow: ink on the buttons, ink links on white.
+    ["#fc0", { accent: "#fc0", onAccent: "#1c1e21", accentText: "#1c1e21" }],
+    // Mid orange: white text is worse than ink on it; as a link on white it fails 4.5:1.
+    ["#f97316", { accent: "#f97316", onAccent: "#1c1e21", accentText: "#1c1e21" }],
+  ])("%s", (colour, want) => {
+    expect(accentVars(colour)).toEqual(want);
+  });
+  test("not a colour", () => {
+    expect(accentVars("red")).toBeNull();
+    expect(accentVars("#12345")).toBeNull();
+    expect(accentVars("#1234567")).toBeNull();
+  });
+  test("contrast is WCAG's: black on white is 21:1, a colour on itself 1:1", () => {
+    expect(contrast([0, 0, 0], [255, 255, 255])).toBeCloseTo(21, 5);
+    expect(contrast([79, 70, 229], [79, 70, 229])).toBe(1);
+    expect(parseHex("#abc")).toEqual([170, 187, 204]);
+  });
+});
+
+describe("tokenInFragment", () => {
+  test.each([
+    ["#token=hkp_abc-DEF_1", "hkp_abc-DEF_1"],
+    ["token=hkp_x", "hkp_x"],
+    ["#a=1&token=hkp_y", "hkp_y"],
+    ["#token=", null],
+    ["", null],
+    ["#other=1", null],
+  ])("%p → %p", (hash, want) => {
+    expect(tokenInFragment(hash)).toBe(want);
+  });
 });

@@ -1,6 +1,7 @@
-// /console as the server answers it: the same page for every deep link, a strict CSP on the page
-// and its assets, nothing from another origin, the whole bundle within its gzip budget, and the
-// console's API types the same as the ones the contract test checks against the code.
+// /console and /portal as the server answers them: the same page for every deep link, a strict CSP
+// on the pages and their assets (the portal framed only by [console] frame_ancestors, the console
+// never), nothing from another origin, both bundles within one gzip budget, and the console's API
+// types the same as the ones the contract test checks against the code.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,24 +11,39 @@ const BUDGET_GZIP_BYTES = 250 * 1024;
 const root = join(import.meta.dir, "..", "..");
 
 let h: Harness;
+let framed: Harness;
 beforeAll(async () => {
   h = await harness();
+  framed = await harness({ console: { frame_ancestors: ["https://app.example.com", "http://127.0.0.1:8443"] } });
 });
 afterAll(async () => {
   await h?.close();
+  await framed?.close();
 });
 
-/** The page and every asset it references (scripts, styles, icon). */
-async function servedFiles(): Promise<{ path: string; body: Uint8Array<ArrayBuffer>; res: Response }[]> {
-  const page = await fetch(`${h.url}/console`);
+type Served = { path: string; body: Uint8Array<ArrayBuffer>; res: Response };
+
+/** A page and every asset it loads: what it references (scripts, styles, icon), and the chunks its scripts import. */
+async function servedFiles(pagePath = "/console"): Promise<Served[]> {
+  const page = await fetch(`${h.url}${pagePath}`);
   const html = await page.text();
-  const paths = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
-  const files: { path: string; body: Uint8Array<ArrayBuffer>; res: Response }[] = [{ path: "/console", body: new TextEncoder().encode(html), res: page }];
-  for (const path of paths) {
+  const queue = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
+  const files: Served[] = [{ path: pagePath, body: new TextEncoder().encode(html), res: page }];
+  for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+    if (files.some((f) => f.path === path)) continue;
     const res = await fetch(`${h.url}${path}`);
-    files.push({ path, body: new Uint8Array(await res.arrayBuffer()), res });
+    const body = new Uint8Array(await res.arrayBuffer());
+    files.push({ path, body, res });
+    if (path.endsWith(".js")) {
+      for (const m of new TextDecoder().decode(body).matchAll(/["']\.\/(chunk-[a-z0-9]+\.js)["']/g)) queue.push(`/console-assets/${m[1]}`);
+    }
   }
   return files;
+}
+
+function directivesOf(res: Response): Map<string, string> {
+  const csp = res.headers.get("content-security-policy") ?? "";
+  return new Map(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name as string, values.join(" ")]));
 }
 
 describe("GET /console", () => {
@@ -75,18 +91,64 @@ describe("GET /console", () => {
     expect((await fetch(`${h.url}/console-assets/nope.js`)).status).toBe(404);
   });
 
-  test(`what /console serves is at most ${BUDGET_GZIP_BYTES / 1024} KB gzipped in all`, async () => {
-    const files = await servedFiles();
-    const gzipped = files.reduce((n, f) => n + Bun.gzipSync(f.body).length, 0);
-    console.log(`console bundle: ${files.length} files, ${files.reduce((n, f) => n + f.body.length, 0)} bytes, ${gzipped} bytes gzipped`);
-    expect(files.length).toBeGreaterThanOrEqual(3);
+  test(`what /console and /portal serve is at most ${BUDGET_GZIP_BYTES / 1024} KB gzipped in all`, async () => {
+    const consoleFiles = await servedFiles("/console");
+    const portalFiles = await servedFiles("/portal");
+    // Both pages load the shared chunk; each file counts once.
+    const files = [...new Map([...consoleFiles, ...portalFiles].map((f) => [f.path, f])).values()];
+    const gz = (fs: Served[]) => fs.reduce((n, f) => n + Bun.gzipSync(f.body).length, 0);
+    const gzipped = gz(files);
+    console.log(`console + portal bundle: ${files.length} files, ${files.reduce((n, f) => n + f.body.length, 0)} bytes, ${gzipped} bytes gzipped (console page ${gz(consoleFiles)}, portal page ${gz(portalFiles)})`);
+    expect(consoleFiles.some((f) => /^\/console-assets\/chunk-/.test(f.path))).toBe(true);
+    expect(portalFiles.some((f) => /^\/console-assets\/chunk-/.test(f.path))).toBe(true);
+    // A customer's portal loads none of the console's pages.
+    expect(gz(portalFiles)).toBeLessThan(gz(consoleFiles));
+    expect(files.length).toBeGreaterThanOrEqual(6);
     expect(gzipped).toBeGreaterThan(10_000);
     expect(gzipped).toBeLessThanOrEqual(BUDGET_GZIP_BYTES);
   });
 
   test("the console's routes are not in the OpenAPI document", async () => {
     const doc = (await (await fetch(`${h.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).filter((p) => p.startsWith("/console"))).toEqual([]);
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith("/console") || p.startsWith("/portal"))).toEqual([]);
+  });
+
+  test("the console is never framed, even where the portal may be", async () => {
+    const res = await fetch(`${framed.url}/console/webhooks`);
+    expect(directivesOf(res).get("frame-ancestors")).toBe("'none'");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+  });
+});
+
+describe("GET /portal", () => {
+  test("every deep link answers the portal's page (not the console's), with the strict CSP and frame-ancestors 'none' by default", async () => {
+    const first = await fetch(`${h.url}/portal`);
+    const body = await first.text();
+    expect(first.status).toBe(200);
+    expect(body).not.toBe(await (await fetch(`${h.url}/console`)).text());
+    expect(body).toMatch(/src="\/console-assets\/portal-[a-z0-9]+\.js"/);
+    for (const path of ["/portal/", "/portal/webhooks/wh_01ABC", "/portal/deliveries/dlv_01ABC"]) {
+      const res = await fetch(`${h.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(body);
+    }
+    const d = directivesOf(first);
+    for (const name of ["default-src", "script-src", "style-src", "connect-src"]) expect(d.get(name)).toBe("'self'");
+    expect(d.get("frame-ancestors")).toBe("'none'");
+    expect(first.headers.get("x-frame-options")).toBe("DENY");
+    expect(first.headers.get("content-security-policy")).not.toContain("unsafe");
+    expect(body).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(body).not.toMatch(/<style|\sstyle=/);
+    expect(body).not.toMatch(/https?:\/\//);
+    expect(first.headers.get("referrer-policy")).toBe("no-referrer");
+  });
+
+  test("with [console] frame_ancestors, the portal names exactly those origins and drops X-Frame-Options", async () => {
+    const res = await fetch(`${framed.url}/portal/webhooks/wh_1`);
+    const d = directivesOf(res);
+    expect(d.get("frame-ancestors")).toBe("https://app.example.com http://127.0.0.1:8443");
+    expect(d.get("script-src")).toBe("'self'");
+    expect(res.headers.get("x-frame-options")).toBeNull();
   });
 });
 

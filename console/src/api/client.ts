@@ -12,12 +12,20 @@ export type EventType = Schemas["EventType"];
 export type ApiKey = Schemas["ApiKey"];
 export type WebhookStats = Schemas["WebhookStats"];
 
-export function makeClient(credential: string) {
+export type Whoami = Schemas["Whoami"];
+export type PortalBranding = Schemas["PortalBranding"];
+
+/** `onRefused`: told of any 401, e.g. a portal link that expired or was revoked while open. */
+export function makeClient(credential: string, onRefused?: () => void) {
   const client = createClient<paths>({ baseUrl: location.origin });
   client.use({
     onRequest({ request }) {
       request.headers.set("authorization", `Bearer ${credential}`);
       return request;
+    },
+    onResponse({ response }) {
+      if (response.status === 401) onRefused?.();
+      return response;
     },
   });
   return client;

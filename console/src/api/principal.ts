@@ -1,8 +1,6 @@
 // Who is signed in, from GET /v1/whoami: the credential's kind, role and tenant, so the pages
 // show only the actions its role allows.
-import { type Api, ApiError, must, type Schemas } from "./client.ts";
-
-export type Whoami = Schemas["Whoami"];
+import { type Api, ApiError, must, type Whoami } from "./client.ts";
 
 export interface Principal {
   /** Can manage webhooks, retries, keys (role admin). Viewers and publishers cannot. */

@@ -8,7 +8,8 @@ import { millis, prettyJson, standardHeaders } from "../lib/format.ts";
 import { useSession } from "../lib/session.tsx";
 import { useLoad } from "../lib/use-load.ts";
 
-function Attempts({ attempts }: { attempts: Attempt[] }) {
+/** Every attempt, newest first: when, how long, the answer's status and body, the error. */
+export function Attempts({ attempts }: { attempts: Attempt[] }) {
   if (attempts.length === 0) return <p class="state empty">No attempt yet.</p>;
   return (
     <ol class="attempts" aria-label="Attempts">
@@ -32,7 +33,7 @@ function Attempts({ attempts }: { attempts: Attempt[] }) {
 const POLLS = 20;
 
 /** Waits (bounded) for the retry's attempt to be recorded, so the page shows it. */
-async function untilNewAttempt(fetchIt: () => Promise<Delivery>, before: number): Promise<Delivery> {
+export async function untilNewAttempt(fetchIt: () => Promise<Delivery>, before: number): Promise<Delivery> {
   let latest = await fetchIt();
   for (let i = 0; i < POLLS && (latest.attempts?.length ?? 0) <= before; i++) {
     await new Promise((r) => setTimeout(r, 250));

@@ -1,17 +1,18 @@
 import { useState } from "preact/hooks";
-import { must } from "../api/client.ts";
+import { type Api, must } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
 import { Pager, useCursorPages } from "../components/pager.tsx";
 import { Empty, Loaded } from "../components/states.tsx";
 import { DeliveryStatus } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
-import { useSession } from "../lib/session.tsx";
 
 const STATUSES = ["", "pending", "delivering", "succeeded", "failed"] as const;
 
-/** A webhook's deliveries, newest first, filtered by status, paged by cursor. */
-export function WebhookDeliveries({ webhookId, round }: { webhookId: string; round: number }) {
-  const { api, href } = useSession();
+/**
+ * A webhook's deliveries, newest first, filtered by status, paged by cursor; each links to
+ * `deliveryHref(id)` (the console's page or the portal's).
+ */
+export function WebhookDeliveries({ api, webhookId, round, deliveryHref }: { api: Api; webhookId: string; round: number; deliveryHref: (id: string) => string }) {
   const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
   const pages = useCursorPages(
     (cursor) =>
@@ -59,7 +60,7 @@ export function WebhookDeliveries({ webhookId, round }: { webhookId: string; rou
                 {page.data.map((d) => (
                   <tr key={d.id}>
                     <td>
-                      <Id id={d.id} href={href(`/console/deliveries/${d.id}`)} />
+                      <Id id={d.id} href={deliveryHref(d.id)} />
                     </td>
                     <td>{d.event_type}</td>
                     <td>

@@ -12,7 +12,7 @@ import { WebhookActions } from "./webhook-actions.tsx";
 import { WebhookDeliveries } from "./webhook-deliveries.tsx";
 
 export function WebhookPage({ id }: { id: string }) {
-  const { api, principal } = useSession();
+  const { api, principal, href } = useSession();
   const [round, setRound] = useState(0);
   const [editing, setEditing] = useState(false);
   const [load, reload] = useLoad(async () => {
@@ -89,7 +89,7 @@ export function WebhookPage({ id }: { id: string }) {
           </>
         )}
       </Loaded>
-      <WebhookDeliveries webhookId={id} round={round} />
+      <WebhookDeliveries api={api} webhookId={id} round={round} deliveryHref={(d) => href(`/console/deliveries/${d}`)} />
     </section>
   );
 }
