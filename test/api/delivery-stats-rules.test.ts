@@ -4,8 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import type { DeliveryChange } from "../../src/domain/delivery-rules/outcome.ts";
 import { ValidationError } from "../../src/domain/errors.ts";
-import { attemptClass, binUpperMs, durationBin, tallyAttempts } from "../../src/domain/stats/rollup.ts";
-import { buildSeries, planSeries, type SeriesCell } from "../../src/domain/stats/series.ts";
+import { attemptClass, BIN_COLUMNS, binUpperMs, DURATION_BINS, durationBin, tallyAttempts } from "../../src/domain/stats/rollup.ts";
+import { buildSeries, planSeries, type SeriesCell, seriesCell } from "../../src/domain/stats/series.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -35,37 +35,47 @@ describe("an attempt's class, from what its outcome did to the delivery", () => 
 
 describe("duration bins", () => {
   test.each([
-    [0, 0, 0],
-    [-5, 0, 0],
-    [7.9, 7, 7],
-    [31, 31, 31],
-    [32, 32, 33],
-    [33, 32, 33],
-    [34, 33, 35],
-    [63, 47, 63],
-    [64, 48, 67],
-    [1_000, 32 + 4 * 16 + 15, 1_023],
-    [15_000, durationBin(15_000), 15_359],
+    [0, 0, 8],
+    [-5, 0, 8],
+    [7.9, 0, 8],
+    [8, 0, 8],
+    [9, 1, 11],
+    [11, 1, 11],
+    [12, 2, 16],
+    [16, 2, 16],
+    [17, 3, 22],
+    [1_000, 14, 1_024],
+    [1_024, 14, 1_024],
+    [1_025, 15, 1_448],
+    // The longest timeout (5 min) is in the last bin; anything longer shares it.
+    [300_000, 31, 370_727],
+    [10_000_000, 31, 370_727],
   ])("%p ms → bin %p, reported as %p ms", (ms, bin, upper) => {
     expect(durationBin(ms)).toBe(bin);
     expect(binUpperMs(bin)).toBe(upper);
   });
 
-  test("every duration is at most its bin's upper bound, and that bound over it by less than 6.25 %", () => {
-    for (let ms = 0; ms < 300_000; ms += ms < 2_000 ? 1 : 97) {
+  test(`${DURATION_BINS} bins, each a counter column b0 … b${DURATION_BINS - 1}`, () => {
+    expect(BIN_COLUMNS).toHaveLength(DURATION_BINS);
+    expect(BIN_COLUMNS[0]).toBe("b0");
+    expect(BIN_COLUMNS.at(-1)).toBe(`b${DURATION_BINS - 1}`);
+  });
+
+  test("every duration is at most its bin's upper bound, over it by at most 8 ms or 41.5 % (√2)", () => {
+    for (let ms = 0; ms <= 370_727; ms += ms < 5_000 ? 1 : 97) {
       const upper = binUpperMs(durationBin(ms));
       expect(upper).toBeGreaterThanOrEqual(ms);
-      expect(upper - ms).toBeLessThanOrEqual(Math.max(0, ms / 16));
+      expect(upper).toBeLessThanOrEqual(Math.max(8, ms * Math.SQRT2));
     }
   });
 
   test("bins grow with durations and each one's bound is one below the next one's first duration", () => {
-    for (let bin = 0; bin < 400; bin++) expect(durationBin(binUpperMs(bin) + 1)).toBe(bin + 1);
+    for (let bin = 0; bin < DURATION_BINS - 1; bin++) expect(durationBin(binUpperMs(bin) + 1)).toBe(bin + 1);
   });
 });
 
 describe("tallying a batch of attempts", () => {
-  test("one row per webhook, minute and bin, counts per class, sorted by that key", () => {
+  test("one row per webhook and minute, counts per class and per duration bin, sorted by that key", () => {
     const at = (webhookId: string, startedAt: number, durationMs: number, change: DeliveryChange) => ({
       tenantId: "acme",
       webhookId,
@@ -81,12 +91,13 @@ describe("tallying a batch of attempts", () => {
       at("wh_a", NOW, 500, attempted),
     ]);
     const minute = Math.floor(NOW / MINUTE) * MINUTE;
-    expect(rows.map((r) => [r.webhookId, r.minute - minute, r.bin, r.succeeded, r.retried, r.failed])).toEqual([
-      ["wh_a", 0, 10, 1, 1, 0],
-      ["wh_a", 0, durationBin(500), 0, 0, 1],
-      ["wh_a", MINUTE, 10, 0, 0, 1],
-      ["wh_b", 0, 10, 1, 0, 0],
+    const nonZero = (bins: number[]) => Object.fromEntries(bins.flatMap((n, j) => (n > 0 ? [[j, n]] : [])));
+    expect(rows.map((r) => [r.webhookId, r.minute - minute, r.succeeded, r.retried, r.failed, nonZero(r.bins)])).toEqual([
+      ["wh_a", 0, 1, 1, 1, { [durationBin(10)]: 2, [durationBin(500)]: 1 }],
+      ["wh_a", MINUTE, 0, 0, 1, { [durationBin(10)]: 1 }],
+      ["wh_b", 0, 1, 0, 0, { [durationBin(10)]: 1 }],
     ]);
+    for (const r of rows) expect(r.bins).toHaveLength(DURATION_BINS);
   });
 });
 
@@ -146,22 +157,23 @@ describe("the buckets a request asks for", () => {
 
 describe("cells become buckets", () => {
   const plan = planSeries("4m", "1m", NOW);
-  const c = (index: number, durationMs: number, succeeded: number, retried = 0, failed = 0): SeriesCell => ({
-    index,
-    bin: durationBin(durationMs),
-    succeeded,
-    retried,
-    failed,
-  });
+  /** A cell of one bucket: its counts per class, and the durations (ms) of its attempts. */
+  const c = (index: number, durations: number[], counts: Partial<Record<"succeeded" | "retried" | "failed", number>> = {}) => {
+    const bins = new Array<number>(DURATION_BINS).fill(0);
+    for (const ms of durations) bins[durationBin(ms)] = (bins[durationBin(ms)] ?? 0) + 1;
+    const cell: SeriesCell = { index, bins, succeeded: counts.succeeded ?? durations.length, retried: 0, failed: 0 };
+    return { ...cell, ...counts };
+  };
+  const times = (n: number, ms: number) => new Array<number>(n).fill(ms);
 
   test("every bucket is shown, empty ones with zeros and a null p95, oldest first with its start", () => {
-    const buckets = buildSeries(plan, [c(1, 10, 2, 1, 1)]);
+    const buckets = buildSeries(plan, [c(1, [10, 10, 10, 10], { succeeded: 2, retried: 1, failed: 1 })]);
     expect(buckets.map((b) => b.start)).toEqual(
       [0, 1, 2, 3].map((i) => new Date(plan.from + i * MINUTE).toISOString()),
     );
     expect(buckets.map(({ succeeded, retried, failed, p95_ms }) => [succeeded, retried, failed, p95_ms])).toEqual([
       [0, 0, 0, null],
-      [2, 1, 1, 10],
+      [2, 1, 1, 11],
       [0, 0, 0, null],
       [0, 0, 0, null],
     ]);
@@ -169,17 +181,47 @@ describe("cells become buckets", () => {
 
   test.each([
     // 19 fast and 1 slow: the 95th of 20 (rank 19) is fast; 18 and 2: rank 19 is slow.
-    [[c(0, 10, 19), c(0, 900, 1)], 10],
-    [[c(0, 900, 2), c(0, 10, 18)], binUpperMs(durationBin(900))],
+    [[c(0, times(19, 10)), c(0, [900])], 11],
+    [[c(0, times(2, 900)), c(0, times(18, 10))], binUpperMs(durationBin(900))],
     // The classes count alike for latency, whatever cell they come in.
-    [[c(0, 10, 0, 0, 1), c(0, 20, 0, 1)], 20],
-    [[c(0, 5, 1)], 5],
-  ])("p95 is the nearest rank over every attempt of the bucket: %p → %p", (cells, p95) => {
+    [[c(0, [10], { succeeded: 0, failed: 1 }), c(0, [20], { succeeded: 0, retried: 1 })], 22],
+    [[c(0, [5])], 8],
+  ])("p95 is the nearest rank over every attempt of the bucket, summed over its cells: %p → %p", (cells, p95) => {
     expect(buildSeries(plan, cells)[0]?.p95_ms).toBe(p95);
   });
 
+  test("p95_ms is never under the exact nearest rank, and over it by at most 8 ms or 41.5 % (√2)", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 300; round++) {
+      // Log-uniform from 1 ms to the longest timeout (5 min), 1 to 400 attempts.
+      const durations = Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(300_000 ** random()));
+      const exact = [...durations].sort((x, y) => x - y)[Math.ceil(0.95 * durations.length) - 1] as number;
+      // Split over a few cells (minutes, webhooks), as the store gives them.
+      const cells = [0, 1, 2].map((k) => c(0, durations.filter((_, i) => i % 3 === k)));
+      const reported = buildSeries(plan, cells)[0]?.p95_ms as number;
+      expect(reported).toBeGreaterThanOrEqual(exact);
+      expect(reported).toBeLessThanOrEqual(Math.max(8, exact * Math.SQRT2));
+    }
+  });
+
   test("cells outside the plan's buckets are ignored", () => {
-    const buckets = buildSeries(plan, [c(-1, 10, 5), c(4, 10, 5)]);
+    const buckets = buildSeries(plan, [c(-1, times(5, 10)), c(4, times(5, 10))]);
     expect(buckets.every((b) => b.succeeded === 0)).toBe(true);
+  });
+});
+
+describe("a row of the series query becomes a cell", () => {
+  test("its sums by the roll-up's column names, numeric strings (PostgreSQL's bigint) as numbers", () => {
+    const row: Record<string, unknown> = { index: 3, succeeded: "5", retried: 1, failed: 0 };
+    BIN_COLUMNS.forEach((col, j) => {
+      row[col] = j === 4 ? "6" : 0;
+    });
+    const bins = new Array<number>(DURATION_BINS).fill(0);
+    bins[4] = 6;
+    expect(seriesCell(row)).toEqual({ index: 3, succeeded: 5, retried: 1, failed: 0, bins });
   });
 });

@@ -609,7 +609,7 @@ export interface components {
                 failed: number;
                 /** @description Attempts started in the bucket that failed and after which another attempt was scheduled */
                 retried: number;
-                /** @description 95th percentile (nearest rank) of the bucket's attempt durations, exact below 32 ms and at most 6.25 % over above; null without attempts */
+                /** @description 95th percentile (nearest rank) of the bucket's attempt durations, read from log-scale duration bins: never under the exact value, and over it by at most 8 ms or 41.5 % (√2), whichever is larger (the bins end at 8, 11, 16, 22, 32, 45, 64, 90, 128 … 370,727 ms); null without attempts */
                 p95_ms: number | null;
             }[];
         };

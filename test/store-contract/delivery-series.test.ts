@@ -1,9 +1,9 @@
 // The stats roll-up behind GET /v1/stats/deliveries (API.md §12): recordOutcomes adds each
-// attempt to its webhook's minute and duration bin as succeeded, retried or failed
+// attempt to its webhook's minute as succeeded, retried or failed and to its duration bin
 // (domain/stats/rollup.ts), deliverySeries sums them per bucket, and the rows go with their
 // webhook and with retention.
 import { expect, test } from "bun:test";
-import { durationBin } from "../../src/domain/stats/rollup.ts";
+import { DURATION_BINS, durationBin } from "../../src/domain/stats/rollup.ts";
 import type { SeriesCell } from "../../src/domain/stats/series.ts";
 import type { ClaimedDelivery, Store } from "../../src/domain/store.ts";
 import { describeEveryStore } from "./describe-store.ts";
@@ -17,16 +17,19 @@ const DISABLE_AFTER = 3 * 86_400_000;
 const minuteAfterIds = () => Math.ceil(timeAfterIssuedIds() / MINUTE) * MINUTE;
 
 function sorted(cells: SeriesCell[]): SeriesCell[] {
-  return cells.map((c) => ({ ...c })).sort((a, b) => a.index - b.index || a.bin - b.bin);
+  return cells.map((c) => ({ ...c })).sort((a, b) => a.index - b.index);
 }
 
-const cell = (index: number, durationMs: number, counts: Partial<Record<"succeeded" | "retried" | "failed", number>>) => ({
-  index,
-  bin: durationBin(durationMs),
-  succeeded: counts.succeeded ?? 0,
-  retried: counts.retried ?? 0,
-  failed: counts.failed ?? 0,
-});
+/** A bucket's expected cell: its counts per class, and the durations (ms) of its attempts. */
+const cell = (
+  index: number,
+  counts: Partial<Record<"succeeded" | "retried" | "failed", number>>,
+  durations: number[],
+): SeriesCell => {
+  const bins = new Array<number>(DURATION_BINS).fill(0);
+  for (const ms of durations) bins[durationBin(ms)] = (bins[durationBin(ms)] ?? 0) + 1;
+  return { index, succeeded: counts.succeeded ?? 0, retried: counts.retried ?? 0, failed: counts.failed ?? 0, bins };
+};
 
 /** `n` claimed deliveries of one new webhook (its own event type), published at `at`. */
 async function claimed(store: Store, at: number, n: number, tenantId = "acme") {
@@ -63,19 +66,13 @@ describeEveryStore("delivery series", (getStore) => {
     );
     const perMinute = await store.deliverySeries({ tenantId: "acme", from: T, until: T + 3 * MINUTE, bucketMs: MINUTE });
     expect(sorted(perMinute)).toEqual([
-      cell(0, 10, { succeeded: 2 }),
-      cell(0, 40, { retried: 1 }),
-      cell(1, 100, { failed: 1 }),
-      cell(2, 10, { failed: 1 }),
+      cell(0, { succeeded: 2, retried: 1 }, [10, 10, 40]),
+      cell(1, { failed: 1 }, [100]),
+      cell(2, { failed: 1 }, [10]),
     ]);
     // Two-minute buckets sum the minutes they hold.
     const perTwo = await store.deliverySeries({ webhookId: a.webhook.id, from: T, until: T + 4 * MINUTE, bucketMs: 2 * MINUTE });
-    expect(sorted(perTwo)).toEqual([
-      cell(0, 10, { succeeded: 2 }),
-      cell(0, 40, { retried: 1 }),
-      cell(0, 100, { failed: 1 }),
-      cell(1, 10, { failed: 1 }),
-    ]);
+    expect(sorted(perTwo)).toEqual([cell(0, { succeeded: 2, retried: 1, failed: 1 }, [10, 10, 40, 100]), cell(1, { failed: 1 }, [10])]);
   });
 
   test("a series is one webhook's, one tenant's or every tenant's, and only minutes in [from, until)", async () => {
@@ -96,15 +93,15 @@ describeEveryStore("delivery series", (getStore) => {
       DISABLE_AFTER,
     );
     const range = { from: T, until: T + 3 * MINUTE, bucketMs: MINUTE };
-    expect(sorted(await store.deliverySeries({ ...range, webhookId: a.webhook.id }))).toEqual([cell(2, 10, { succeeded: 1 })]);
+    expect(sorted(await store.deliverySeries({ ...range, webhookId: a.webhook.id }))).toEqual([cell(2, { succeeded: 1 }, [10])]);
     expect(sorted(await store.deliverySeries({ ...range, tenantId: "acme" }))).toEqual([
-      cell(0, 10, { succeeded: 1 }),
-      cell(2, 10, { succeeded: 1 }),
+      cell(0, { succeeded: 1 }, [10]),
+      cell(2, { succeeded: 1 }, [10]),
     ]);
-    expect(sorted(await store.deliverySeries(range))).toEqual([cell(0, 10, { succeeded: 2 }), cell(2, 10, { succeeded: 1 })]);
+    expect(sorted(await store.deliverySeries(range))).toEqual([cell(0, { succeeded: 2 }, [10, 10]), cell(2, { succeeded: 1 }, [10])]);
     // The minute before is there for a range that holds it; `until` is exclusive.
     expect(sorted(await store.deliverySeries({ from: T - MINUTE, until: T, bucketMs: MINUTE, tenantId: "acme" }))).toEqual([
-      cell(0, 10, { succeeded: 1 }),
+      cell(0, { succeeded: 1 }, [10]),
     ]);
     expect(await store.deliverySeries({ tenantId: "nobody", ...range })).toEqual([]);
   });
@@ -126,8 +123,8 @@ describeEveryStore("delivery series", (getStore) => {
     );
     expect(await store.deleteWebhook(gone.webhook.id)).toBe(true);
     const range = { from: T, until: T + 3 * MINUTE, bucketMs: MINUTE, tenantId: "acme" };
-    expect(sorted(await store.deliverySeries(range))).toEqual([cell(0, 10, { succeeded: 1 }), cell(2, 10, { succeeded: 1 })]);
+    expect(sorted(await store.deliverySeries(range))).toEqual([cell(0, { succeeded: 1 }, [10]), cell(2, { succeeded: 1 }, [10])]);
     await store.purgeFinished(T + MINUTE, 100);
-    expect(sorted(await store.deliverySeries(range))).toEqual([cell(2, 10, { succeeded: 1 })]);
+    expect(sorted(await store.deliverySeries(range))).toEqual([cell(2, { succeeded: 1 }, [10])]);
   });
 });

@@ -18,7 +18,7 @@ export const DeliverySeriesSchema = t.Object(
         retried: count("Attempts started in the bucket that failed and after which another attempt was scheduled"),
         p95_ms: t.Union([t.Integer({ minimum: 0 }), t.Null()], {
           description:
-            "95th percentile (nearest rank) of the bucket's attempt durations, exact below 32 ms and at most 6.25 % over above; null without attempts",
+            "95th percentile (nearest rank) of the bucket's attempt durations, read from log-scale duration bins: never under the exact value, and over it by at most 8 ms or 41.5 % (√2), whichever is larger (the bins end at 8, 11, 16, 22, 32, 45, 64, 90, 128 … 370,727 ms); null without attempts",
         }),
       }),
       { description: "Every bucket of the window, oldest first; the last one holds the current time" },

@@ -16,6 +16,7 @@
 // - The source is read in one SQLite read transaction (one snapshot), streamed by `iterate()`.
 // - The counts are verified inside the transaction before it commits: a mismatch rolls it back.
 import type { Database } from "bun:sqlite";
+import { BIN_COLUMNS } from "../../domain/stats/rollup.ts";
 import { HAS_PLAINTEXT } from "../secrets-migration.ts";
 import type { PgClient, PgQueryable } from "./client.ts";
 import { num } from "./client.ts";
@@ -86,10 +87,10 @@ export const COPIED_TABLES: readonly TableSpec[] = [
   {
     // The stats roll-up: GET /v1/stats/deliveries on the replicas shows the history before the copy.
     name: "attempt_stats",
-    orderBy: "webhook_id, minute, bin",
+    orderBy: "webhook_id, minute",
     columns: [
-      ["webhook_id", "text"], ["tenant_id", "text"], ["minute", "bigint"], ["bin", "int"], ["succeeded", "int"],
-      ["retried", "int"], ["failed", "int"],
+      ["webhook_id", "text"], ["tenant_id", "text"], ["minute", "bigint"], ["succeeded", "int"], ["retried", "int"],
+      ["failed", "int"], ...BIN_COLUMNS.map((c) => [c, "int"] as const),
     ],
   },
 ];

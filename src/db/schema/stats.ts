@@ -1,11 +1,16 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { BIN_COLUMNS } from "../../domain/stats/rollup.ts";
 import { webhooks } from "./webhooks.ts";
 
+/** b0 … b31: the attempts whose duration is in each bin (domain/stats/rollup.ts). */
+const binCounters = () => Object.fromEntries(BIN_COLUMNS.map((c) => [c, integer(c).notNull().default(0)]));
+
 /**
- * The delivery stats roll-up (domain/stats/rollup.ts): per webhook, minute and duration bin, how
- * many attempts succeeded, were retried or failed. Written with the outcomes, in their
- * transaction; read by GET /v1/stats/deliveries, which over a day of a million attempts then sums
- * a few thousand rows. It goes with its webhook, and with retention (retention.days).
+ * The delivery stats roll-up (domain/stats/rollup.ts): one row per webhook and minute, with how
+ * many attempts succeeded, were retried or failed and how many fell in each duration bin. Written
+ * with the outcomes, in their transaction; read by GET /v1/stats/deliveries, which sums columns —
+ * at most 1,440 rows per webhook and day, however many attempts. It goes with its webhook, and
+ * with retention (retention.days).
  */
 export const attemptStats = sqliteTable(
   "attempt_stats",
@@ -16,14 +21,14 @@ export const attemptStats = sqliteTable(
     tenantId: text("tenant_id").notNull(),
     /** The minute's start, epoch ms. */
     minute: integer("minute").notNull(),
-    bin: integer("bin").notNull(),
     succeeded: integer("succeeded").notNull().default(0),
     retried: integer("retried").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    ...binCounters(),
   },
   (t) => [
     // One webhook's series (and the upsert's conflict target).
-    primaryKey({ columns: [t.webhookId, t.minute, t.bin] }),
+    primaryKey({ columns: [t.webhookId, t.minute] }),
     // One tenant's series.
     index("attempt_stats_tenant_idx").on(t.tenantId, t.minute),
     // Every tenant's (a global key without ?tenant=), and retention.

@@ -52,7 +52,7 @@ export function maintenanceQueries(sqlite: Database) {
     async purgeFinished(before: number, limit: number): Promise<PurgedRows> {
       return sqlite
         .transaction((): PurgedRows => {
-          // Rows are small and a busy minute has many: more of them per batch than events.
+          // A row per webhook and minute: more of them per batch than events.
           purgeStats.run(before, limit * STATS_ROWS_PER_EVENT);
           const ids = purgeable.all(idBoundary("evt", before), limit).map((r) => r.id);
           if (ids.length === 0) return { events: 0, deliveries: 0, attempts: 0 };

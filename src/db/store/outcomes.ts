@@ -10,7 +10,7 @@ import {
   failingTooLong,
   type OutcomePlan,
 } from "../../domain/delivery-rules/outcome.ts";
-import { type TalliedAttempt, tallyAttempts } from "../../domain/stats/rollup.ts";
+import { BIN_COLUMNS, type TalliedAttempt, tallyAttempts } from "../../domain/stats/rollup.ts";
 import type { AttemptOutcome } from "../../domain/store.ts";
 import { webhookTouched } from "./rows.ts";
 
@@ -42,11 +42,15 @@ export function dispatchQueries(
   const insertAttempt = sqlite.query<unknown, [string, number, number, number, number | null, string | null, string | null]>(
     "INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
-  // The stats roll-up (domain/stats/rollup.ts), added to once per (webhook, minute, bin) of a batch.
-  const addStats = sqlite.query<unknown, [string, string, number, number, number, number, number]>(
-    `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, bin, succeeded, retried, failed) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (webhook_id, minute, bin) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
-       retried = retried + excluded.retried, failed = failed + excluded.failed`,
+  // The stats roll-up (domain/stats/rollup.ts): a batch's rows, one per (webhook, minute), added
+  // in one statement from a JSON array of [webhook_id, tenant_id, minute, succeeded, retried,
+  // failed, b0 … b31] — its column order.
+  const statsColumns = ["webhook_id", "tenant_id", "minute", "succeeded", "retried", "failed", ...BIN_COLUMNS];
+  const counters = statsColumns.slice(3);
+  const addStats = sqlite.query<unknown, [string]>(
+    `INSERT INTO attempt_stats (${statsColumns.join(", ")})
+     SELECT ${statsColumns.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?1) WHERE true
+     ON CONFLICT (webhook_id, minute) DO UPDATE SET ${counters.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
   );
   const setState = sqlite.query<unknown, [string, number, number | null, number | null, string | null, number, number, string]>(
     `UPDATE deliveries SET status = ?1, attempts_count = ?2, next_attempt_at = ?3, last_status_code = ?4,
@@ -131,8 +135,11 @@ export function dispatchQueries(
       relaxed(() =>
         sqlite.transaction(() => {
           for (const o of outcomes) recordOne(o, now, disableAfterMs, done);
-          for (const r of tallyAttempts(done.tallied)) {
-            addStats.run(r.webhookId, r.tenantId, r.minute, r.bin, r.succeeded, r.retried, r.failed);
+          const rows = tallyAttempts(done.tallied);
+          if (rows.length > 0) {
+            addStats.run(
+              JSON.stringify(rows.map((r) => [r.webhookId, r.tenantId, r.minute, r.succeeded, r.retried, r.failed, ...r.bins])),
+            );
           }
         }).immediate(),
       );

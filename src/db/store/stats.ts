@@ -1,6 +1,7 @@
 import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { statSync } from "node:fs";
-import type { SeriesCell } from "../../domain/stats/series.ts";
+import { BIN_COLUMNS } from "../../domain/stats/rollup.ts";
+import { type SeriesCell, seriesCell } from "../../domain/stats/series.ts";
 import type { SeriesFilter, StoreGauges, WebhookStatsRecord } from "../../domain/store.ts";
 
 const MINUTE = 60_000;
@@ -43,12 +44,16 @@ export function statsQueries(sqlite: Database) {
     `SELECT min(created_at) AS created, min(next_attempt_at) AS next FROM deliveries
      WHERE webhook_id = ? AND status = 'pending'`,
   );
-  // The roll-up summed per bucket and bin: one webhook's rows (its primary key), one tenant's
+  // The roll-up summed per bucket: one webhook's rows (its primary key), one tenant's
   // (attempt_stats_tenant_idx) or every tenant's (attempt_stats_minute_idx), by a minute range.
+  // Summed per minute first, in the index's order (no sorter holding every row), then per bucket.
+  const counters = ["succeeded", "retried", "failed", ...BIN_COLUMNS];
   const series = <P extends SQLQueryBindings[]>(where: string) =>
-    sqlite.query<SeriesCell, P>(
-      `SELECT (minute - ?1) / ?3 AS "index", bin, sum(succeeded) AS succeeded, sum(retried) AS retried, sum(failed) AS failed
-       FROM attempt_stats WHERE ${where} minute >= ?1 AND minute < ?2 GROUP BY 1, bin`,
+    sqlite.query<Record<string, number>, P>(
+      `SELECT (minute - ?1) / ?3 AS "index", ${counters.map((c) => `sum(${c}) AS ${c}`).join(", ")}
+       FROM (SELECT minute, ${counters.map((c) => `sum(${c}) AS ${c}`).join(", ")}
+             FROM attempt_stats WHERE ${where} minute >= ?1 AND minute < ?2 GROUP BY minute)
+       GROUP BY 1`,
     );
   const seriesOfWebhook = series<[number, number, number, string]>("webhook_id = ?4 AND");
   const seriesOfTenant = series<[number, number, number, string]>("tenant_id = ?4 AND");
@@ -56,9 +61,13 @@ export function statsQueries(sqlite: Database) {
 
   return {
     async deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
-      if (f.webhookId !== undefined) return seriesOfWebhook.all(f.from, f.until, f.bucketMs, f.webhookId);
-      if (f.tenantId !== undefined) return seriesOfTenant.all(f.from, f.until, f.bucketMs, f.tenantId);
-      return seriesOfAll.all(f.from, f.until, f.bucketMs);
+      const rows =
+        f.webhookId !== undefined
+          ? seriesOfWebhook.all(f.from, f.until, f.bucketMs, f.webhookId)
+          : f.tenantId !== undefined
+            ? seriesOfTenant.all(f.from, f.until, f.bucketMs, f.tenantId)
+            : seriesOfAll.all(f.from, f.until, f.bucketMs);
+      return rows.map(seriesCell);
     },
     async gauges(now: number): Promise<StoreGauges> {
       const pendingByAge: Record<string, number> = {};

@@ -1,10 +1,10 @@
 // The time series of GET /v1/stats/deliveries (API.md §12): which buckets a request asks for, and
 // how the roll-up's cells (stats/rollup.ts) become them. Pure and table-tested; the store only
-// sums cells per (bucket, duration bin).
+// sums the roll-up's columns per bucket.
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
 import { toIso } from "../clock.ts";
 import { ValidationError } from "../errors.ts";
-import { type AttemptClass, binUpperMs, MINUTE_MS } from "./rollup.ts";
+import { type AttemptClass, BIN_COLUMNS, binUpperMs, MINUTE_MS } from "./rollup.ts";
 
 export const MAX_WINDOW_MS = 30 * 86_400_000;
 export const MAX_BUCKETS = 1_000;
@@ -58,12 +58,27 @@ export function planSeries(windowText: string | undefined, bucketText: string | 
   return { from, until: last + bucketMs, bucketMs, count };
 }
 
-/** What a store sums: the attempts of one bucket (its index from 0) whose durations are in one bin. */
+/** What a store sums: the attempts of one bucket (its index from 0), per class and per duration bin. */
 // A type, not an interface: the PostgreSQL client types its rows as records.
 export type SeriesCell = { [C in AttemptClass]: number } & {
   index: number;
-  bin: number;
+  /** DURATION_BINS counts, as the roll-up's b0 … b31. */
+  bins: number[];
 };
+
+/**
+ * A cell from a row of the stores' series query, which names its sums as the roll-up's columns
+ * (index, succeeded, retried, failed, b0 … b31). Numbers or numeric strings (PostgreSQL's bigint).
+ */
+export function seriesCell(row: Record<string, unknown>): SeriesCell {
+  return {
+    index: Number(row.index),
+    succeeded: Number(row.succeeded),
+    retried: Number(row.retried),
+    failed: Number(row.failed),
+    bins: BIN_COLUMNS.map((c) => Number(row[c] ?? 0)),
+  };
+}
 
 export interface SeriesBucket {
   start: string;
@@ -82,22 +97,28 @@ export function buildSeries(plan: SeriesPlan, cells: readonly SeriesCell[]): Ser
     let succeeded = 0;
     let failed = 0;
     let retried = 0;
+    const bins: number[] = [];
     for (const c of mine) {
       succeeded += c.succeeded;
       failed += c.failed;
       retried += c.retried;
+      c.bins.forEach((n, j) => {
+        bins[j] = (bins[j] ?? 0) + n;
+      });
     }
-    return { start: toIso(plan.from + i * plan.bucketMs), succeeded, failed, retried, p95_ms: p95(mine, succeeded + failed + retried) };
+    return { start: toIso(plan.from + i * plan.bucketMs), succeeded, failed, retried, p95_ms: p95(bins) };
   });
 }
 
-function p95(cells: SeriesCell[], total: number): number | null {
+/** The nearest rank over the summed bins (the first bin where the count reaches 95 %), as its upper bound. */
+function p95(bins: readonly (number | undefined)[]): number | null {
+  const total = bins.reduce<number>((n, b) => n + (b ?? 0), 0);
   if (total === 0) return null;
   const rank = Math.ceil(0.95 * total);
   let seen = 0;
-  for (const c of [...cells].sort((a, b) => a.bin - b.bin)) {
-    seen += c.succeeded + c.failed + c.retried;
-    if (seen >= rank) return binUpperMs(c.bin);
+  for (let j = 0; j < bins.length; j++) {
+    seen += bins[j] ?? 0;
+    if (seen >= rank) return binUpperMs(j);
   }
   return null;
 }

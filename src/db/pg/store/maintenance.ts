@@ -47,10 +47,10 @@ export function pgMaintenanceQueries(ctx: PgContext) {
   const { client } = ctx;
   return {
     async purgeFinished(before: number, limit: number): Promise<PurgedRows> {
-      // The stats roll-up follows retention; its rows are small and a busy minute has many.
+      // The stats roll-up follows retention, a row per webhook and minute: more per batch than events.
       await client.query(
-        `DELETE FROM attempt_stats WHERE (webhook_id, minute, bin) IN (
-           SELECT webhook_id, minute, bin FROM attempt_stats WHERE minute < $1 LIMIT $2)`,
+        `DELETE FROM attempt_stats WHERE (webhook_id, minute) IN (
+           SELECT webhook_id, minute FROM attempt_stats WHERE minute < $1 LIMIT $2)`,
         [before, limit * STATS_ROWS_PER_EVENT],
       );
       return client.transaction(async (tx): Promise<PurgedRows> => {

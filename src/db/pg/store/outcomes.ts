@@ -21,7 +21,7 @@ import {
   failingTooLong,
   type OperationalEvent,
 } from "../../../domain/delivery-rules/outcome.ts";
-import { type TalliedAttempt, tallyAttempts } from "../../../domain/stats/rollup.ts";
+import { BIN_COLUMNS, type TalliedAttempt, tallyAttempts } from "../../../domain/stats/rollup.ts";
 import type { AttemptOutcome } from "../../../domain/store.ts";
 import { numOrNull, type PgQueryable } from "../client.ts";
 import type { AsyncTtlCache, PgContext } from "../context.ts";
@@ -34,12 +34,13 @@ const LOCK_WEBHOOKS = `SELECT id, tenant_id, url, enabled, failure_count, failin
   WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`;
 const INSERT_ATTEMPTS = `INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, response_body, error)
   SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[])`;
-// The stats roll-up (domain/stats/rollup.ts): tallyAttempts gives each key once, sorted, so two
-// replicas' batches take these rows' locks in one order.
-const ADD_STATS = `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, bin, succeeded, retried, failed)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[])
-  ON CONFLICT (webhook_id, minute, bin) DO UPDATE SET succeeded = attempt_stats.succeeded + excluded.succeeded,
-    retried = attempt_stats.retried + excluded.retried, failed = attempt_stats.failed + excluded.failed`;
+// The stats roll-up (domain/stats/rollup.ts): tallyAttempts gives each (webhook, minute) once,
+// sorted, so two replicas' batches take these rows' locks in one order. One array per column.
+const STATS_COUNTERS = ["succeeded", "retried", "failed", ...BIN_COLUMNS];
+const ADD_STATS = `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, ${STATS_COUNTERS.join(", ")})
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], ${STATS_COUNTERS.map((_, i) => `$${i + 4}::int[]`).join(", ")})
+  ON CONFLICT (webhook_id, minute) DO UPDATE SET
+    ${STATS_COUNTERS.map((c) => `${c} = attempt_stats.${c} + excluded.${c}`).join(", ")}`;
 // A recovery moves updated_at (as SQLite's webhookRecovered); a count alone does not.
 const WRITE_COUNTERS = `UPDATE webhooks w SET failure_count = u.failure_count, failing_since = u.failing_since,
     updated_at = CASE WHEN u.touched THEN greatest($1::bigint, w.updated_at + 1) ELSE w.updated_at END
@@ -211,10 +212,10 @@ async function addStats(tx: PgQueryable, tallied: TalliedAttempt[]): Promise<voi
     rows.map((r) => r.webhookId),
     rows.map((r) => r.tenantId),
     rows.map((r) => r.minute),
-    rows.map((r) => r.bin),
     rows.map((r) => r.succeeded),
     rows.map((r) => r.retried),
     rows.map((r) => r.failed),
+    ...BIN_COLUMNS.map((_, j) => rows.map((r) => r.bins[j])),
   ]);
 }
 

@@ -1,7 +1,8 @@
 // Reads for /metrics and per-webhook health on PostgreSQL; nothing here writes. The gauges have
 // no databaseBytes/walBytes (optional in the port): the database's size is the server's to
 // report (pg_database_size needs no Hookline), and several replicas would each report the same.
-import type { SeriesCell } from "../../../domain/stats/series.ts";
+import { BIN_COLUMNS } from "../../../domain/stats/rollup.ts";
+import { type SeriesCell, seriesCell } from "../../../domain/stats/series.ts";
 import type { SeriesFilter, StoreGauges, WebhookStatsRecord } from "../../../domain/store.ts";
 import { num, numOrNull } from "../client.ts";
 import type { PgContext } from "../context.ts";
@@ -9,11 +10,12 @@ import type { PgContext } from "../context.ts";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const SERIES_SUMS = ["succeeded", "retried", "failed", ...BIN_COLUMNS].map((c) => `sum(${c}) AS ${c}`).join(", ");
 
 export function pgStatsQueries(ctx: PgContext) {
   const { client } = ctx;
   return {
-    /** The roll-up summed per bucket and bin, by the same indexes as SQLite's (db/store/stats.ts). */
+    /** The roll-up summed per bucket, by the same indexes as SQLite's (db/store/stats.ts). */
     async deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
       const [where, args] =
         f.webhookId !== undefined
@@ -21,12 +23,13 @@ export function pgStatsQueries(ctx: PgContext) {
           : f.tenantId !== undefined
             ? ["tenant_id = $4 AND", [f.tenantId]]
             : ["", []];
-      return client.query<SeriesCell>(
-        `SELECT ((minute - $1::bigint) / $3::bigint)::int AS "index", bin, sum(succeeded)::int AS succeeded,
-                sum(retried)::int AS retried, sum(failed)::int AS failed
-         FROM attempt_stats WHERE ${where} minute >= $1::bigint AND minute < $2::bigint GROUP BY 1, bin`,
+      // sum() of integers is a bigint, read as a number by seriesCell.
+      const rows = await client.query<Record<string, unknown>>(
+        `SELECT ((minute - $1::bigint) / $3::bigint)::int AS "index", ${SERIES_SUMS}
+         FROM attempt_stats WHERE ${where} minute >= $1::bigint AND minute < $2::bigint GROUP BY 1`,
         [f.from, f.until, f.bucketMs, ...args],
       );
+      return rows.map(seriesCell);
     },
     async gauges(now: number): Promise<StoreGauges> {
       // Three independent reads, each on its own pooled connection at once.
