@@ -18,6 +18,11 @@ export const events = sqliteTable(
     type: text("type").notNull(),
     /** The exact request body sent to receivers, so it is byte-identical on every retry. */
     payload: text("payload").notNull(),
+    /**
+     * How `payload` was built (API.md §14): "envelope" (§7's body) or "data" (the published
+     * `data` text as received). Decided at publish, so a type changed later changes no event.
+     */
+    payloadFormat: text("payload_format", { enum: ["envelope", "data"] }).notNull().default("envelope"),
     idempotencyKey: text("idempotency_key"),
     /** Hash of the publish request, to tell a replay from a different body under the same key. */
     requestHash: text("request_hash"),

@@ -12,6 +12,8 @@ export const events = pgTable(
     type: keyText("type").notNull(),
     /** The exact body sent to receivers, byte-identical on every retry. */
     payload: text("payload").notNull(),
+    /** How `payload` was built, decided at publish (db/schema/events.ts explains it). */
+    payloadFormat: text("payload_format", { enum: ["envelope", "data"] }).notNull().default("envelope"),
     idempotencyKey: keyText("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
