@@ -4,3 +4,4 @@ export * from "./keys.ts";
 export * from "./webhooks.ts";
 export * from "./readiness.ts";
 export * from "./stats.ts";
+export * from "./replays.ts";
