@@ -41,19 +41,22 @@ describeEveryStore("stats", (getStore) => {
     const [before, ok, retry, failed] = claims as ClaimedDelivery[];
     await store.recordOutcomes(
       [
-        attemptOutcome(before as ClaimedDelivery, { at: t + 9 }),
-        attemptOutcome(ok as ClaimedDelivery, { at: t + 10, statusCode: 204 }),
-        attemptOutcome(retry as ClaimedDelivery, { at: t + 11, result: "retry", nextAttemptAt: t + 1_000 }),
-        attemptOutcome(failed as ClaimedDelivery, { at: t + 12, result: "failed", statusCode: 404 }),
+        attemptOutcome(before as ClaimedDelivery, { at: t }),
+        attemptOutcome(ok as ClaimedDelivery, { at: t + 3 * MINUTE, statusCode: 204 }),
+        attemptOutcome(retry as ClaimedDelivery, { at: t + 3 * MINUTE + 1, result: "retry", nextAttemptAt: t + 4 * MINUTE }),
+        attemptOutcome(failed as ClaimedDelivery, { at: t + 3 * MINUTE + 2, result: "failed", statusCode: 404 }),
       ],
-      t + 13,
+      t + 3 * MINUTE + 3,
       DISABLE_AFTER,
     );
-    expect(await store.webhookStats(w.id, t + 10)).toMatchObject({ attempts: 3, succeeded: 1 });
+    // Counted per minute (the roll-up): from the start of the window's first minute, which the
+    // first attempt is two minutes before.
+    expect(await store.webhookStats(w.id, t + 2 * MINUTE)).toMatchObject({ attempts: 3, succeeded: 1 });
+    expect(await store.webhookStats(w.id, t)).toMatchObject({ attempts: 4, succeeded: 2 });
     expect(await store.webhookStats(other.id, t)).toMatchObject({ attempts: 0 });
   });
 
-  test("stats give attempt durations at the 50th and 95th percentile (nearest rank)", async () => {
+  test("stats give attempt durations at the 50th and 95th percentile (nearest rank over the roll-up's bins, as their upper bounds)", async () => {
     const store = getStore();
     const t = timeAfterIssuedIds();
     const w = await subscribe(store, { createdAt: t });
@@ -61,7 +64,8 @@ describeEveryStore("stats", (getStore) => {
     const claims = await claimAll(store, t);
     // Durations 20, 19, … 1 ms: written in another order than their rank.
     await store.recordOutcomes(claims.map((c, i) => attemptOutcome(c, { at: t + 1, durationMs: 20 - i })), t + 2, DISABLE_AFTER);
-    expect(await store.webhookStats(w.id, t)).toMatchObject({ attempts: 20, p50Ms: 10, p95Ms: 19 });
+    // Exact ranks 10 and 19 are 10 ms and 19 ms; their bins (9–11 ms, 17–22 ms) answer 11 and 22.
+    expect(await store.webhookStats(w.id, t)).toMatchObject({ attempts: 20, p50Ms: 11, p95Ms: 22 });
   });
 
   test("stats show the webhook's oldest pending delivery and its next attempt, not other webhooks'", async () => {

@@ -96,7 +96,12 @@ export function webhookRoutes(deps: ApiDeps) {
       params: idParam,
       query: t.Object({ window: t.Optional(t.String({ description: "A duration such as 1h or 7d; default 24h" })) }),
       response: { 200: WebhookStatsSchema, ...errorResponses(404, 422) },
-      detail: { summary: "Health over a window: attempts, success rate, latency, failures, pending" },
+      detail: {
+        summary: "Health over a window: attempts, success rate, latency, failures, pending",
+        description:
+          "Attempts are counted per minute (the stats roll-up, as GET /v1/stats/deliveries): the window starts at the start of its first minute. " +
+          "p50 and p95 are nearest ranks over the roll-up's duration bins, answered as their bin's upper bound: never under the exact value, over it by at most 8 ms or 41.5 %.",
+      },
     })
     .post(
       "/:id/test",

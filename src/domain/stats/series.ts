@@ -110,15 +110,45 @@ export function buildSeries(plan: SeriesPlan, cells: readonly SeriesCell[]): Ser
   });
 }
 
-/** The nearest rank over the summed bins (the first bin where the count reaches 95 %), as its upper bound. */
-function p95(bins: readonly (number | undefined)[]): number | null {
+const p95 = (bins: readonly (number | undefined)[]): number | null => binPercentile(bins, 0.95);
+
+/**
+ * The nearest rank of quantile `q` over summed bins (the first bin where the count reaches
+ * q × total), as that bin's upper bound; null without attempts.
+ */
+export function binPercentile(bins: readonly (number | undefined)[], q: number): number | null {
   const total = bins.reduce<number>((n, b) => n + (b ?? 0), 0);
   if (total === 0) return null;
-  const rank = Math.ceil(0.95 * total);
+  const rank = Math.ceil(q * total);
   let seen = 0;
   for (let j = 0; j < bins.length; j++) {
     seen += bins[j] ?? 0;
     if (seen >= rank) return binUpperMs(j);
   }
   return null;
+}
+
+/**
+ * One webhook's health since `since` from its roll-up cells (the stores ask deliverySeries'
+ * query for one bucket from the start of `since`'s minute): counts and percentiles as the
+ * series gives them, so a webhook with a million attempts reads ~1,440 rows a day, not them all.
+ */
+export function healthOfCells(cells: readonly SeriesCell[]): { attempts: number; succeeded: number; p50Ms: number | null; p95Ms: number | null } {
+  let attempts = 0;
+  let succeeded = 0;
+  const bins: number[] = [];
+  for (const c of cells) {
+    attempts += c.succeeded + c.retried + c.failed;
+    succeeded += c.succeeded;
+    c.bins.forEach((n, j) => {
+      bins[j] = (bins[j] ?? 0) + n;
+    });
+  }
+  return { attempts, succeeded, p50Ms: binPercentile(bins, 0.5), p95Ms: binPercentile(bins, 0.95) };
+}
+
+/** The roll-up's range for "since `since`": from the start of its minute, one bucket to the end of time. */
+export function healthRange(since: number): { from: number; until: number; bucketMs: number } {
+  const from = Math.floor(since / MINUTE_MS) * MINUTE_MS;
+  return { from, until: Number.MAX_SAFE_INTEGER, bucketMs: Number.MAX_SAFE_INTEGER };
 }

@@ -2,7 +2,7 @@
 // no databaseBytes/walBytes (optional in the port): the database's size is the server's to
 // report (pg_database_size needs no Hookline), and several replicas would each report the same.
 import { BIN_COLUMNS } from "../../../domain/stats/rollup.ts";
-import { type SeriesCell, seriesCell } from "../../../domain/stats/series.ts";
+import { healthOfCells, healthRange, type SeriesCell, seriesCell } from "../../../domain/stats/series.ts";
 import type { SeriesFilter, StoreGauges, WebhookStatsRecord } from "../../../domain/store.ts";
 import { num, numOrNull } from "../client.ts";
 import type { PgContext } from "../context.ts";
@@ -14,23 +14,24 @@ const SERIES_SUMS = ["succeeded", "retried", "failed", ...BIN_COLUMNS].map((c) =
 
 export function pgStatsQueries(ctx: PgContext) {
   const { client } = ctx;
+  /** The roll-up summed per bucket, by the same indexes as SQLite's (db/store/stats.ts). */
+  async function deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
+    const [where, args] =
+      f.webhookId !== undefined
+        ? ["webhook_id = $4 AND", [f.webhookId]]
+        : f.tenantId !== undefined
+          ? ["tenant_id = $4 AND", [f.tenantId]]
+          : ["", []];
+    // sum() of integers is a bigint, read as a number by seriesCell.
+    const rows = await client.query<Record<string, unknown>>(
+      `SELECT ((minute - $1::bigint) / $3::bigint)::int AS "index", ${SERIES_SUMS}
+       FROM attempt_stats WHERE ${where} minute >= $1::bigint AND minute < $2::bigint GROUP BY 1`,
+      [f.from, f.until, f.bucketMs, ...args],
+    );
+    return rows.map(seriesCell);
+  }
   return {
-    /** The roll-up summed per bucket, by the same indexes as SQLite's (db/store/stats.ts). */
-    async deliverySeries(f: SeriesFilter): Promise<SeriesCell[]> {
-      const [where, args] =
-        f.webhookId !== undefined
-          ? ["webhook_id = $4 AND", [f.webhookId]]
-          : f.tenantId !== undefined
-            ? ["tenant_id = $4 AND", [f.tenantId]]
-            : ["", []];
-      // sum() of integers is a bigint, read as a number by seriesCell.
-      const rows = await client.query<Record<string, unknown>>(
-        `SELECT ((minute - $1::bigint) / $3::bigint)::int AS "index", ${SERIES_SUMS}
-         FROM attempt_stats WHERE ${where} minute >= $1::bigint AND minute < $2::bigint GROUP BY 1`,
-        [f.from, f.until, f.bucketMs, ...args],
-      );
-      return rows.map(seriesCell);
-    },
+    deliverySeries,
     async gauges(now: number): Promise<StoreGauges> {
       // Three independent reads, each on its own pooled connection at once.
       const [buckets, [oldest], hooks] = await Promise.all([
@@ -67,32 +68,18 @@ export function pgStatsQueries(ctx: PgContext) {
       };
     },
     async webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord> {
-      const [[s], [p]] = await Promise.all([
-        // percentile_disc is the nearest rank (the first duration whose rank reaches p × count),
-        // as SQLite's store computes it with an ORDER BY … OFFSET; null without attempts.
-        client.query<{ attempts: number; succeeded: number; p50: number | null; p95: number | null }>(
-          `SELECT count(*)::int AS attempts,
-                  (count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299))::int AS succeeded,
-                  percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50,
-                  percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95
-           FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-           WHERE d.webhook_id = $1 AND a.started_at >= $2`,
-          [webhookId, since],
-        ),
+      // From the roll-up (as SQLite's: one bucket of the series from since's minute), not by
+      // scanning and sorting the window's attempts.
+      const r = healthRange(since);
+      const [cells, [p]] = await Promise.all([
+        deliverySeries({ webhookId, from: r.from, until: r.until, bucketMs: r.bucketMs }),
         client.query<{ created: unknown; next: unknown }>(
           `SELECT min(created_at) AS created, min(next_attempt_at) AS next FROM deliveries
            WHERE webhook_id = $1 AND status = 'pending'`,
           [webhookId],
         ),
       ]);
-      return {
-        attempts: s?.attempts ?? 0,
-        succeeded: s?.succeeded ?? 0,
-        p50Ms: s?.p50 ?? null,
-        p95Ms: s?.p95 ?? null,
-        oldestPendingCreatedAt: numOrNull(p?.created),
-        nextAttemptAt: numOrNull(p?.next),
-      };
+      return { ...healthOfCells(cells), oldestPendingCreatedAt: numOrNull(p?.created), nextAttemptAt: numOrNull(p?.next) };
     },
   };
 }
