@@ -11,6 +11,7 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BIN_COLUMNS, DURATION_BINS, durationBin, MINUTE_MS } from "../src/domain/stats/rollup.ts";
 import { newId } from "../src/lib/ids.ts";
 import { launchBrowser } from "../test/support/browser.ts";
 import { freePort } from "../test/support/free-port.ts";
@@ -76,6 +77,7 @@ const now = Date.now();
 const events = Math.ceil(DELIVERIES / WEBHOOKS);
 const span = DAYS * 86_400_000;
 let made = 0;
+const rollup = new Map<string, { hook: string; minute: number; succeeded: number; failed: number; bins: number[] }>();
 const batch = db.transaction((from: number, to: number) => {
   for (let e = from; e < to; e++) {
     const at = now - span + Math.floor((e / events) * span);
@@ -87,11 +89,27 @@ const batch = db.transaction((from: number, to: number) => {
       const id = newId("dlv", at);
       insDelivery.run(id, eventId, hook, ok ? "succeeded" : "failed", ok ? 200 : 500, ok ? null : "HTTP 500", at, at + 50);
       insAttempt.run(id, at + 10, 20 + (made % 180), ok ? 200 : 500, ok ? "ok" : "receiver exploded");
+      // What recordOutcomes keeps beside each attempt: the per-minute roll-up the stats read.
+      const minute = Math.floor((at + 10) / MINUTE_MS) * MINUTE_MS;
+      const key = `${hook} ${minute}`;
+      const row = rollup.get(key) ?? { hook, minute, succeeded: 0, failed: 0, bins: new Array<number>(DURATION_BINS).fill(0) };
+      if (ok) row.succeeded++;
+      else row.failed++;
+      const bin = durationBin(20 + (made % 180));
+      row.bins[bin] = (row.bins[bin] ?? 0) + 1;
+      rollup.set(key, row);
       made++;
     }
   }
 });
 for (let e = 0; e < events; e += 5_000) batch(e, Math.min(events, e + 5_000));
+const insStats = db.prepare(
+  `INSERT INTO attempt_stats (webhook_id, tenant_id, minute, succeeded, retried, failed, ${BIN_COLUMNS.join(", ")})
+   VALUES (?, 'acme', ?, ?, 0, ?, ${BIN_COLUMNS.map(() => "?").join(", ")})`,
+);
+db.transaction(() => {
+  for (const r of rollup.values()) insStats.run(r.hook, r.minute, r.succeeded, r.failed, ...r.bins);
+})();
 db.run("ANALYZE");
 db.close();
 console.log(`inserted ${made.toLocaleString("en")} deliveries (and attempts) over ${events.toLocaleString("en")} events, ${WEBHOOKS} webhooks, ${DAYS} days, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
