@@ -70,6 +70,16 @@ async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Arra
   return out;
 }
 
+// Each parsed body's text, for the one route that needs the bytes as sent (a published `data`
+// of payload_format "data", API.md §14). Weak: it goes with its request; holding it costs only
+// a reference to the string the parse made anyway.
+const rawTexts = new WeakMap<Request, string>();
+
+/** The text of the request's JSON body as received, once parseJsonBody read it. */
+export function rawJsonText(request: Request): string | undefined {
+  return rawTexts.get(request);
+}
+
 /**
  * Reads a JSON body under the size and nesting limits. An empty body is an empty object.
  * Never throws for anything a client can send: every problem becomes an UnusableBody.
@@ -103,5 +113,6 @@ export async function parseJsonBody(request: Request, maxBytes: number, maxDepth
     return new UnusableBody(new BadRequestError(`The body is not valid JSON: ${why}`));
   }
   if (deeperThan(value, maxDepth)) return new UnusableBody(tooDeep(maxDepth));
+  rawTexts.set(request, text);
   return value;
 }

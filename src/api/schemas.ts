@@ -7,6 +7,13 @@ const Role = t.Union([t.Literal("viewer"), t.Literal("publisher"), t.Literal("ad
   error: "must be one of viewer, publisher, admin",
 });
 
+const FORMAT_HELP =
+  '"envelope": the body is {id, type, timestamp, tenant_id, data}; "data": the published data object byte for byte as received';
+const PayloadFormat = t.Union([t.Literal("envelope"), t.Literal("data")], {
+  error: "must be one of envelope, data",
+  description: FORMAT_HELP,
+});
+
 export const ErrorSchema = t.Object(
   {
     error: t.String({ description: "Machine-readable code, e.g. validation_failed" }),
@@ -81,6 +88,9 @@ export const EventTypeSchema = t.Object(
     name: t.String(),
     description: t.String(),
     schema: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON Schema" })),
+    payload_format: t.Union([t.Literal("envelope"), t.Literal("data")], {
+      description: `${FORMAT_HELP}. The type's own, else delivery.payload_format`,
+    }),
     archived: t.Boolean(),
     builtin: t.Boolean(),
     created_at: Timestamp,
@@ -93,6 +103,7 @@ export const CreateEventTypeBody = t.Object(
     name: t.String({ pattern: "^[a-z0-9_]+(\\.[a-z0-9_]+)+$", error: "must look like 'resource.action'" }),
     description: t.Optional(t.String()),
     schema: t.Optional(t.Record(t.String(), t.Unknown(), { description: "JSON Schema that published data must match" })),
+    payload_format: t.Optional(PayloadFormat),
   },
   {
     additionalProperties: false,
@@ -109,6 +120,12 @@ export const UpdateEventTypeBody = t.Object(
   {
     description: t.Optional(t.String()),
     schema: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()])),
+    payload_format: t.Optional(
+      t.Union([t.Literal("envelope"), t.Literal("data"), t.Null()], {
+        error: "must be one of envelope, data, or null",
+        description: `${FORMAT_HELP}; null: delivery.payload_format decides`,
+      }),
+    ),
     archived: t.Optional(t.Boolean()),
   },
   { additionalProperties: false, examples: [{ description: "A member joined an organisation (with their role)." }] },
@@ -245,6 +262,9 @@ export const EventSchema = t.Object(
     idempotency_key: t.Union([t.String(), t.Null()]),
     data: t.Unknown({ description: "null once the payload was pruned" }),
     payload_pruned: t.Boolean({ description: "retention.payload_days dropped the body" }),
+    payload_format: t.Union([t.Literal("envelope"), t.Literal("data")], {
+      description: "The body its receivers got, decided when it was published",
+    }),
     created_at: Timestamp,
   },
   { title: "Event" },

@@ -37,6 +37,7 @@ export const DEFAULTS: Config = {
     max_response_bytes: 4_096,
     client: "pool",
     sweep: "*/5 * * * * *",
+    payload_format: "envelope",
   },
   signing: { rotation_overlap: 24 * HOUR },
   security: {

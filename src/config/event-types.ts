@@ -3,12 +3,13 @@ import { schemaProblems } from "../lib/json-schema/validate.ts";
 import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 import { isTable } from "./checks";
 import type { Problems } from "./problems";
-import type { EventTypeDecl } from "./types";
+import type { EventTypeDecl, PayloadFormat } from "./types";
 
 const NAME = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 // webhook.test and hookline.* are Hookline's own; a user type there would shadow them.
 const RESERVED_PREFIXES = ["webhook.", "hookline."];
-const KNOWN_KEYS = new Set(["name", "description", "schema"]);
+const KNOWN_KEYS = new Set(["name", "description", "schema", "payload_format"]);
+const PAYLOAD_FORMATS: readonly PayloadFormat[] = ["envelope", "data"];
 // The API's wording ("description: must not …") without its field, which Problems prefixes
 // with the config path and line.
 const CONTROL_PROBLEM = controlCharsError("").slice(": ".length);
@@ -106,8 +107,16 @@ export function readEventTypes(value: unknown, problems: Problems): EventTypeDec
     else if (hasControlCharacters(description)) problems.add(`${at}.description`, CONTROL_PROBLEM);
     const schema =
       entry.schema === undefined ? undefined : readSchema(entry.schema, `${at}.schema`, problems);
-    if (name === undefined || typeof description !== "string") return;
-    declared.push(schema === undefined ? { name, description } : { name, description, schema });
+    const format = entry.payload_format;
+    const formatOk = format === undefined || PAYLOAD_FORMATS.includes(format as PayloadFormat);
+    if (!formatOk) problems.add(`${at}.payload_format`, 'must be "envelope" or "data"');
+    if (name === undefined || typeof description !== "string" || !formatOk) return;
+    declared.push({
+      name,
+      description,
+      ...(schema === undefined ? {} : { schema }),
+      ...(format === undefined ? {} : { payload_format: format as PayloadFormat }),
+    });
   });
   return declared;
 }

@@ -172,6 +172,7 @@ export const SPEC: Spec = {
     max_response_bytes: { type: "integer", min: 0, max: MIB, hint: "bytes (0 to 1 MiB)" },
     client: { type: "enum", values: ["pool", "fetch"] },
     sweep: { type: "string", check: checkCron },
+    payload_format: { type: "enum", values: ["envelope", "data"] },
   },
   signing: {
     hex_header: { type: "string", check: checkHeaderName },

@@ -10,11 +10,19 @@ export type Synchronous = "full" | "normal";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "json" | "pretty";
 
+/**
+ * What a receiver's body is (API.md §14): "envelope", the body of §7, or "data", the published
+ * `data` object exactly as received.
+ */
+export type PayloadFormat = "envelope" | "data";
+
 export interface EventTypeDecl {
   name: string;
   description: string;
   /** JSON Schema object, or undefined. In TOML it may be an inline table or a JSON string. */
   schema?: Record<string, unknown>;
+  /** Undefined: delivery.payload_format decides. */
+  payload_format?: PayloadFormat;
 }
 
 export interface JwtConfig {
@@ -85,6 +93,8 @@ export interface Config {
     client: "pool" | "fetch";
     /** croner pattern for the retry/recovery sweep. */
     sweep: string;
+    /** The payload format of event types that do not name one. */
+    payload_format: PayloadFormat;
   };
   signing: {
     hex_header?: string;

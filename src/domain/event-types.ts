@@ -4,22 +4,29 @@ import { assertValid, ConflictError, NotFoundError, ValidationError } from "./er
 import { EVENT_TYPE_RE, isReservedTypeName, OPERATIONAL_TYPES, TEST_EVENT_TYPE } from "./event-patterns.ts";
 import { schemaProblems } from "../lib/json-schema/validate.ts";
 import { type Principal, requireGlobalAdmin } from "./principal.ts";
-import type { EventTypeRecord } from "./store.ts";
+import { formatOf, isPayloadFormat, type PayloadFormat } from "./payload-format.ts";
+import type { EventTypeChanges, EventTypeRecord } from "./store.ts";
 import { controlCharsError, hasControlCharacters } from "../lib/text.ts";
 
 export interface EventTypeView {
   name: string;
   description: string;
   schema?: Record<string, unknown>;
+  /** The type's own format, else delivery.payload_format (API.md §14). */
+  payload_format: PayloadFormat;
   archived: boolean;
   builtin: boolean;
   created_at: string;
 }
 
-/** Built in, never stored: sent only by POST /v1/webhooks/{id}/test. */
+/**
+ * Built in, never stored: sent only by POST /v1/webhooks/{id}/test and by Hookline itself. Always
+ * envelopes: their data is Hookline's, and a receiver tells them apart by the body's `type`.
+ */
 const builtin = (name: string, description: string): EventTypeView => ({
   name,
   description,
+  payload_format: "envelope",
   archived: false,
   builtin: true,
   created_at: toIso(0),
@@ -40,26 +47,29 @@ export function isBuiltinType(name: string): boolean {
   return BUILTIN_NAMES.has(name);
 }
 
-export function renderEventType(r: EventTypeRecord): EventTypeView {
+export function renderEventType(r: EventTypeRecord, defaultFormat: PayloadFormat): EventTypeView {
   return {
     name: r.name,
     description: r.description,
     ...(r.schema ? { schema: r.schema } : {}),
+    payload_format: formatOf(r, defaultFormat),
     archived: r.archived,
     builtin: false,
     created_at: toIso(r.createdAt),
   };
 }
 
-export async function listEventTypes(deps: Pick<DomainDeps, "store">): Promise<EventTypeView[]> {
+export async function listEventTypes(deps: Pick<DomainDeps, "store" | "config">): Promise<EventTypeView[]> {
   const rows = await deps.store.listEventTypes();
-  return [...BUILTIN, ...rows.map(renderEventType)];
+  const fallback = deps.config.delivery.payload_format;
+  return [...BUILTIN, ...rows.map((r) => renderEventType(r, fallback))];
 }
 
 export interface EventTypeInput {
   name?: unknown;
   description?: unknown;
   schema?: unknown;
+  payload_format?: unknown;
   archived?: unknown;
 }
 
@@ -68,6 +78,12 @@ function checkDescription(v: unknown, errors: string[]): void {
   if (typeof v !== "string") errors.push("description: must be a string");
   else if (v.length > 1000) errors.push("description: must be at most 1000 characters");
   else if (hasControlCharacters(v)) errors.push(controlCharsError("description"));
+}
+
+/** PATCH may give null: the type follows delivery.payload_format again. */
+function checkFormat(v: unknown, errors: string[], nullable: boolean): void {
+  if (v === undefined || (nullable && v === null) || isPayloadFormat(v)) return;
+  errors.push(`payload_format: must be one of envelope, data${nullable ? ", or null" : ""}`);
 }
 
 function checkSchema(v: unknown, errors: string[]): void {
@@ -84,7 +100,7 @@ export function checkEventTypeName(name: unknown, errors: string[], field = "nam
 }
 
 export async function createEventType(
-  deps: Pick<DomainDeps, "store" | "clock">,
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
   principal: Principal,
   input: EventTypeInput,
 ): Promise<EventTypeView> {
@@ -93,23 +109,25 @@ export async function createEventType(
   checkEventTypeName(input.name, errors);
   checkDescription(input.description, errors);
   checkSchema(input.schema, errors);
+  checkFormat(input.payload_format, errors, false);
   assertValid(errors);
   const now = deps.clock.now();
   const record: EventTypeRecord = {
     name: input.name as string,
     description: (input.description as string | undefined) ?? "",
     schema: (input.schema as Record<string, unknown> | null | undefined) ?? null,
+    payloadFormat: (input.payload_format as PayloadFormat | undefined) ?? null,
     archived: false,
     createdAt: now,
     updatedAt: now,
   };
   const res = await deps.store.insertEventType(record);
   if (!res.ok) throw new ConflictError(`Event type '${record.name}' already exists.`);
-  return renderEventType(record);
+  return renderEventType(record, deps.config.delivery.payload_format);
 }
 
 export async function updateEventType(
-  deps: Pick<DomainDeps, "store" | "clock">,
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
   principal: Principal,
   name: string,
   input: EventTypeInput,
@@ -119,23 +137,26 @@ export async function updateEventType(
   if (input.name !== undefined && input.name !== name) errors.push("name: cannot be changed");
   checkDescription(input.description, errors);
   checkSchema(input.schema, errors);
+  checkFormat(input.payload_format, errors, true);
   if (input.archived !== undefined && typeof input.archived !== "boolean") {
     errors.push("archived: must be a boolean");
   }
   assertValid(errors);
   if (isBuiltinType(name)) throw new ValidationError([`name: '${name}' is built in and cannot be changed`]);
-  const changes: Partial<Pick<EventTypeRecord, "description" | "schema" | "archived">> = {};
+  const changes: EventTypeChanges = {};
   if (input.description !== undefined) changes.description = input.description as string;
   if (input.schema !== undefined) changes.schema = input.schema as Record<string, unknown> | null;
+  // Only events published from now on: a stored event keeps the body it was published with.
+  if (input.payload_format !== undefined) changes.payloadFormat = input.payload_format as PayloadFormat | null;
   if (input.archived !== undefined) changes.archived = input.archived as boolean;
   const row = await deps.store.updateEventType(name, changes, deps.clock.now());
   if (!row) throw new NotFoundError("Event type");
-  return renderEventType(row);
+  return renderEventType(row, deps.config.delivery.payload_format);
 }
 
 /** Archiving keeps the type in existing subscriptions but refuses new events of it. */
 export async function archiveEventType(
-  deps: Pick<DomainDeps, "store" | "clock">,
+  deps: Pick<DomainDeps, "store" | "clock" | "config">,
   principal: Principal,
   name: string,
 ): Promise<void> {
@@ -151,6 +172,7 @@ export async function upsertDeclaredEventTypes(
     name: d.name,
     description: d.description,
     schema: d.schema ?? null,
+    payloadFormat: d.payload_format ?? null,
     archived: false,
     createdAt: now,
     updatedAt: now,

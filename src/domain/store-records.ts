@@ -1,5 +1,6 @@
 // The records the Store port (store.ts) reads and writes: plain data, the same whichever store
 // holds them. Times are epoch milliseconds; ids are time-sortable strings (lib/ids.ts).
+import type { PayloadFormat } from "../config/types.ts";
 import type { Role } from "./principal.ts";
 
 export interface ApiKeyRecord {
@@ -24,10 +25,15 @@ export interface EventTypeRecord {
   name: string;
   description: string;
   schema: Record<string, unknown> | null;
+  /** null: delivery.payload_format decides (API.md §14). */
+  payloadFormat: PayloadFormat | null;
   archived: boolean;
   createdAt: number;
   updatedAt: number;
 }
+
+/** Fields a PATCH of an event type may change, already validated (null clears schema and format). */
+export type EventTypeChanges = Partial<Pick<EventTypeRecord, "description" | "schema" | "payloadFormat" | "archived">>;
 
 export interface WebhookRecord {
   id: string;
@@ -64,6 +70,8 @@ export interface EventRecord {
   type: string;
   /** The exact body every receiver gets, byte-identical on every retry. */
   payload: string;
+  /** How `payload` was built: the envelope of API.md §7, or the published `data` as received. */
+  payloadFormat: PayloadFormat;
   idempotencyKey: string | null;
   requestHash: string | null;
   createdAt: number;

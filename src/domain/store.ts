@@ -200,10 +200,13 @@ export interface Store {
   insertEventType(record: EventTypeRecord): Promise<WriteResult>;
   updateEventType(
     name: string,
-    changes: Partial<Pick<EventTypeRecord, "description" | "schema" | "archived">>,
+    changes: Partial<Pick<EventTypeRecord, "description" | "schema" | "payloadFormat" | "archived">>,
     at: number,
   ): Promise<EventTypeRecord | undefined>;
-  /** Declared in the config file: created, or their description and schema brought up to date. */
+  /**
+   * Declared in the config file: created, or their description, schema and payload format
+   * brought up to date.
+   */
   upsertEventTypes(records: EventTypeRecord[]): Promise<void>;
 
   /**

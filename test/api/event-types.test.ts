@@ -101,6 +101,7 @@ describe("POST /v1/event-types", () => {
       name: "member.added",
       description: "A member joined",
       schema,
+      payload_format: "envelope",
       archived: false,
       builtin: false,
       created_at: "2031-05-06T07:08:09.010Z",
@@ -110,6 +111,7 @@ describe("POST /v1/event-types", () => {
     expect(bare).toEqual({
       name: "member.removed",
       description: "",
+      payload_format: "envelope",
       archived: false,
       builtin: false,
       created_at: "2031-05-06T07:08:09.010Z",
@@ -292,6 +294,7 @@ describe("config-declared event types", () => {
       name: "invoice.paid",
       description: "Paid",
       schema: { type: "object" },
+      payload_format: "envelope",
       archived: false,
       builtin: false,
       created_at: "2030-01-01T00:00:00.000Z",

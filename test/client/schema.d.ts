@@ -631,6 +631,8 @@ export interface components {
             data: unknown;
             /** @description retention.payload_days dropped the body */
             payload_pruned: boolean;
+            /** @enum {string} */
+            payload_format: "envelope" | "data";
             /**
              * Format: date-time
              * @description RFC 3339 UTC
@@ -650,6 +652,8 @@ export interface components {
             schema?: {
                 [key: string]: unknown;
             };
+            /** @enum {string} */
+            payload_format: "envelope" | "data";
             archived: boolean;
             builtin: boolean;
             /**
@@ -672,6 +676,8 @@ export interface components {
             data: unknown;
             /** @description retention.payload_days dropped the body */
             payload_pruned: boolean;
+            /** @enum {string} */
+            payload_format: "envelope" | "data";
             /**
              * Format: date-time
              * @description RFC 3339 UTC
@@ -1258,6 +1264,8 @@ export interface operations {
                     schema?: {
                         [key: string]: unknown;
                     };
+                    /** @description "envelope": the body is {id, type, timestamp, tenant_id, data}; "data": the published data object byte for byte as received */
+                    payload_format?: "envelope" | "data";
                 };
             };
         };
@@ -1458,6 +1466,8 @@ export interface operations {
                     schema?: {
                         [key: string]: unknown;
                     } | null;
+                    /** @description "envelope": the body is {id, type, timestamp, tenant_id, data}; "data": the published data object byte for byte as received; null: delivery.payload_format decides */
+                    payload_format?: "envelope" | "data" | null;
                     archived?: boolean;
                 };
             };

@@ -67,9 +67,17 @@ async function source(): Promise<Source> {
     });
     expect(res.status).toBe(202);
   }
-  // The two member.added (i = 1, 3) reach `ok` (200); all five reach `failing` (500: retries pending).
+  // A type whose receivers get `data` as published (payload_format "data"): its column and its
+  // event's body come across as stored.
+  expect((await h.call("POST", "/v1/event-types", { body: { name: "order.paid", payload_format: "data" } })).status).toBe(201);
+  const raw = await h.call("POST", "/v1/events", {
+    key: publisher,
+    body: '{"tenant_id":"acme","type":"order.paid","data":{ "b":1, "a":"\\u00e9" }}',
+  });
+  expect(raw.status).toBe(202);
+  // The two member.added (i = 1, 3) reach `ok` (200); all six reach `failing` (500: retries pending).
   await ok.waitFor(2);
-  await failing.waitFor(5);
+  await failing.waitFor(6);
   await h.dispatcher.stop(1_000);
   const sqlite = new Database(`${h.dir}/hookline.db`);
   cleanups.push(() => sqlite.close());
@@ -108,6 +116,10 @@ describePostgres("db copy: SQLite into an empty PostgreSQL database", () => {
     for (const table of COPIED_TABLES) {
       expect(await rowsOf(table, { pg: client }), table.name).toEqual(await rowsOf(table, { sqlite: src.sqlite }));
     }
+    const formats = await client.query("SELECT payload, payload_format FROM events WHERE type = 'order.paid'");
+    expect(formats).toEqual([{ payload: '{ "b":1, "a":"\\u00e9" }', payload_format: "data" }]);
+    const [type] = await client.query("SELECT payload_format FROM event_types WHERE name = 'order.paid'");
+    expect(type?.payload_format).toBe("data");
     // Encrypted stays encrypted: the stored secret is the ciphertext, not the secret.
     const [stored] = await client.query("SELECT secret, headers FROM webhooks WHERE id = $1", [src.webhook.id]);
     expect(String(stored?.secret)).toStartWith("enc:");

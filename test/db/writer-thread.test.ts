@@ -179,7 +179,7 @@ describe("an ingest's write checks the webhooks its plan read", () => {
     const taken: Taken = [];
     const planned = plan(
       {
-        event: { id: newId("evt", now), tenantId: "acme", type: "member.added", payload: "{}", idempotencyKey: null, requestHash: null, createdAt: now },
+        event: { id: newId("evt", now), tenantId: "acme", type: "member.added", payload: "{}", payloadFormat: "envelope", idempotencyKey: null, requestHash: null, createdAt: now },
         idempotencySince: now,
         claim,
       },

@@ -171,7 +171,7 @@ describe("confirmHeld (the store)", () => {
   async function ingestHeld(createdAt: number): Promise<NewDelivery[]> {
     const id = newId("evt", createdAt);
     const res = await h.deps.store.ingest({
-      event: { id, tenantId: "acme", type: "member.added", payload: "{}", idempotencyKey: null, requestHash: null, createdAt },
+      event: { id, tenantId: "acme", type: "member.added", payload: "{}", payloadFormat: "envelope", idempotencyKey: null, requestHash: null, createdAt },
       idempotencySince: createdAt,
       claim: hold,
     });

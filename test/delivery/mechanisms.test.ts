@@ -26,6 +26,7 @@ function eventRecord(i: number) {
       tenantId: "acme",
       type: "member.added",
       payload: JSON.stringify({ i }),
+      payloadFormat: "envelope" as const,
       idempotencyKey: null,
       requestHash: null,
       createdAt: now,

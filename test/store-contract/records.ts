@@ -63,6 +63,7 @@ export function eventRecord(
     tenantId,
     type,
     payload: envelope({ id, type, tenantId, createdAt: f.createdAt }, data ?? { n: next() }),
+    payloadFormat: "envelope",
     idempotencyKey,
     requestHash: idempotencyKey === null ? null : `hash-of-${idempotencyKey}`,
     ...fields,
@@ -86,7 +87,7 @@ export function keyRecord(f: With<ApiKeyRecord, "createdAt">): ApiKeyRecord {
 }
 
 export function eventTypeRecord(f: With<EventTypeRecord, "name" | "createdAt">): EventTypeRecord {
-  return { description: "", schema: null, archived: false, updatedAt: f.createdAt, ...f };
+  return { description: "", schema: null, payloadFormat: null, archived: false, updatedAt: f.createdAt, ...f };
 }
 
 /**

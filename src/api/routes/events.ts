@@ -3,6 +3,7 @@ import { publishEvent } from "../../domain/events/publish.ts";
 import { getEvent, listEvents } from "../../domain/events/read.ts";
 import { parsePage } from "../../domain/pagination.ts";
 import { authPlugin } from "../auth.ts";
+import { rawJsonText } from "../body.ts";
 import type { ApiDeps } from "../deps.ts";
 import {
   errorResponses,
@@ -22,7 +23,9 @@ export function eventRoutes(deps: ApiDeps) {
       async ({ principal, body, request, set }) => {
         // Committed and handed to the dispatcher inside publishEvent (commitAndHandOff: first, so
         // that nothing can keep their slots), and counted where it is handed over.
-        const published = await publishEvent(deps, principal, body, request.headers.get("idempotency-key") ?? undefined);
+        const key = request.headers.get("idempotency-key") ?? undefined;
+        // The raw text: a type of payload_format "data" sends the `data` it holds byte for byte.
+        const published = await publishEvent(deps, principal, body, key, rawJsonText(request));
         set.status = published.status;
         return published.body;
       },

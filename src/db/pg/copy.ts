@@ -46,7 +46,7 @@ export const COPIED_TABLES: readonly TableSpec[] = [
     name: "event_types",
     orderBy: "name",
     columns: [
-      ["name", "text"], ["description", "text"], ["schema", "text"], ["archived", "boolean"],
+      ["name", "text"], ["description", "text"], ["schema", "text"], ["payload_format", "text"], ["archived", "boolean"],
       ["created_at", "bigint"], ["updated_at", "bigint"],
     ],
   },
@@ -63,8 +63,8 @@ export const COPIED_TABLES: readonly TableSpec[] = [
     name: "events",
     orderBy: "id",
     columns: [
-      ["id", "text"], ["tenant_id", "text"], ["type", "text"], ["payload", "text"], ["idempotency_key", "text"],
-      ["request_hash", "text"], ["created_at", "bigint"],
+      ["id", "text"], ["tenant_id", "text"], ["type", "text"], ["payload", "text"], ["payload_format", "text"],
+      ["idempotency_key", "text"], ["request_hash", "text"], ["created_at", "bigint"],
     ],
   },
   {

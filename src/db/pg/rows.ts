@@ -8,6 +8,7 @@
 // text as in SQLite. Secrets (secret, previous_secret, secret header values) are sealed with the
 // SecretBox on the way in and opened on the way out, exactly as the SQLite store does: callers
 // only ever see plaintext, the database only ciphertext (when security.encryption_key is set).
+import type { PayloadFormat } from "../../domain/payload-format.ts";
 import type { Role } from "../../domain/principal.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import type {
@@ -59,6 +60,7 @@ export type EventTypeRow = {
   name: string;
   description: string;
   schema: string | null;
+  payload_format: PayloadFormat | null;
   archived: boolean;
   created_at: Int8;
   updated_at: Int8;
@@ -69,6 +71,7 @@ export function toEventType(r: EventTypeRow): EventTypeRecord {
     name: r.name,
     description: r.description,
     schema: r.schema === null ? null : (JSON.parse(r.schema) as Record<string, unknown>),
+    payloadFormat: r.payload_format,
     archived: r.archived,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
@@ -169,6 +172,7 @@ export type EventRow = {
   tenant_id: string;
   type: string;
   payload: string;
+  payload_format: PayloadFormat;
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: Int8;
@@ -180,6 +184,7 @@ export function toEvent(r: EventRow): EventRecord {
     tenantId: r.tenant_id,
     type: r.type,
     payload: r.payload,
+    payloadFormat: r.payload_format,
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
     createdAt: num(r.created_at),

@@ -1,5 +1,5 @@
 import { asc, eq, sql } from "drizzle-orm";
-import type { EventTypeRecord, WriteResult } from "../../domain/store.ts";
+import type { EventTypeChanges, EventTypeRecord, WriteResult } from "../../domain/store.ts";
 import { eventTypes } from "../schema/index.ts";
 import { isUniqueViolation } from "./sqlite-errors.ts";
 import { TtlCache } from "./cache.ts";
@@ -32,7 +32,7 @@ export function eventTypeQueries(db: Db) {
     },
     async updateEventType(
       name: string,
-      changes: Partial<Pick<EventTypeRecord, "description" | "schema" | "archived">>,
+      changes: EventTypeChanges,
       at: number,
     ): Promise<EventTypeRecord | undefined> {
       cache.clear();
@@ -57,6 +57,7 @@ export function eventTypeQueries(db: Db) {
               set: {
                 description: r.description,
                 schema: r.schema,
+                payloadFormat: r.payloadFormat,
                 archived: false,
                 updatedAt: r.updatedAt,
               },

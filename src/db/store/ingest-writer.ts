@@ -30,8 +30,8 @@ export function ingestWriter(sqlite: Database): (plan: IngestPlan) => IngestWrit
   const countDeliveries = sqlite.query<{ n: number }, [string]>(
     "SELECT count(*) AS n FROM deliveries WHERE event_id = ?",
   );
-  const insertEvent = sqlite.query<unknown, [string, string, string, string, string | null, string | null, number]>(
-    "INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  const insertEvent = sqlite.query<unknown, [string, string, string, string, string, string | null, string | null, number]>(
+    "INSERT INTO events (id, tenant_id, type, payload, payload_format, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const webhookNow = sqlite.query<{ enabled: number; updated_at: number; events: string }, [string]>(
     "SELECT enabled, updated_at, events FROM webhooks WHERE id = ?",
@@ -57,7 +57,7 @@ export function ingestWriter(sqlite: Database): (plan: IngestPlan) => IngestWrit
       // Outside the window: the old event keeps its history but no longer owns the key.
       if (prior) forgetKey.run(prior.id);
     }
-    insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.idempotencyKey, e.requestHash, e.createdAt);
+    insertEvent.run(e.id, e.tenantId, e.type, e.payload, e.payloadFormat, e.idempotencyKey, e.requestHash, e.createdAt);
     const t = e.createdAt;
     const skipped: string[] = [];
     const pending: string[] = [];

@@ -63,6 +63,8 @@ export function operationalEmitter(ingestOne: (req: IngestRequest, taken?: Taken
         tenantId,
         type,
         payload: envelope({ id, type, tenantId, createdAt: now }, data),
+        // Hookline's own events are always envelopes: their receivers read `type` from the body.
+        payloadFormat: "envelope",
         idempotencyKey: null,
         requestHash: null,
         createdAt: now,

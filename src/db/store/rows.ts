@@ -1,5 +1,6 @@
 // Raw rows of the hot-path queries (prepared bun:sqlite statements, no ORM mapping) and their
 // conversion to the domain records.
+import type { PayloadFormat } from "../../domain/payload-format.ts";
 import type { SecretBox } from "../../domain/secret-box.ts";
 import { openHeaders } from "../../domain/webhooks/secret-headers.ts";
 import type { AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, EventRecord } from "../../domain/store.ts";
@@ -9,6 +10,7 @@ export interface EventRow {
   tenant_id: string;
   type: string;
   payload: string;
+  payload_format: PayloadFormat;
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: number;
@@ -20,6 +22,7 @@ export function toEvent(r: EventRow): EventRecord {
     tenantId: r.tenant_id,
     type: r.type,
     payload: r.payload,
+    payloadFormat: r.payload_format,
     idempotencyKey: r.idempotency_key,
     requestHash: r.request_hash,
     createdAt: r.created_at,

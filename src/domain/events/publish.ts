@@ -3,7 +3,9 @@ import type { DomainDeps } from "../deps.ts";
 import { ConflictError, ValidationError } from "../errors.ts";
 import { EVENT_TYPE_RE, isOperationalType } from "../event-patterns.ts";
 import { newId } from "../../lib/ids.ts";
+import { topLevelMemberText } from "../../lib/json-member-span.ts";
 import { validateData } from "../../lib/json-schema/validate.ts";
+import { dataBody, formatOf, type PayloadFormat } from "../payload-format.ts";
 import { type Principal, tenantForCreate } from "../principal.ts";
 import { commitAndHandOff } from "./commit.ts";
 import { envelope, type PublishedView, renderPublished } from "./render.ts";
@@ -14,6 +16,12 @@ export interface PublishInput {
   tenant_id?: string;
   idempotency_key?: unknown;
 }
+
+/**
+ * The request body's text as received, when known: a type of payload_format "data" sends its
+ * `data` member's text unchanged (lib/json-member-span.ts finds it).
+ */
+export type RawBody = string | undefined;
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -42,6 +50,7 @@ export async function publishEvent(
   principal: Principal,
   input: PublishInput,
   headerKey: string | undefined,
+  rawBody?: RawBody,
 ): Promise<Published> {
   const errors: string[] = [];
   const tenantId = tenantForCreate(principal, input.tenant_id, errors);
@@ -65,11 +74,14 @@ export async function publishEvent(
   if (typeof bodyKey === "string" && headerKey !== undefined && bodyKey !== headerKey) {
     errors.push("idempotency_key: differs from the Idempotency-Key header");
   }
+  let format: PayloadFormat = deps.config.delivery.payload_format;
   if (typeof type === "string" && errors.length === 0) {
     const known = await deps.store.getEventType(type);
     if (!known) errors.push(`type: unknown event type '${type}'`);
     else if (known.archived) errors.push(`type: event type '${type}' is archived`);
     else if (known.schema) errors.push(...validateData(type, known.schema, data));
+    // The type's format now decides this event's body for good (payload-format.ts).
+    if (known) format = formatOf(known, format);
   }
   if (errors.length > 0) throw new ValidationError(errors);
 
@@ -80,7 +92,11 @@ export async function publishEvent(
     id,
     tenantId,
     type: type as string,
-    payload: envelope({ id, type: type as string, tenantId, createdAt: now }, data),
+    payload:
+      format === "data"
+        ? dataBody(data, rawBody === undefined ? undefined : topLevelMemberText(rawBody, "data"))
+        : envelope({ id, type: type as string, tenantId, createdAt: now }, data),
+    payloadFormat: format,
     idempotencyKey: key,
     requestHash: key === null ? null : createHash("sha256").update(stableJson({ type, data })).digest("hex"),
     createdAt: now,

@@ -1,6 +1,7 @@
 import { toIso } from "../clock.ts";
 import type { DeliveryRecord, EventRecord } from "../store.ts";
 import { type DeliveryView, renderDelivery } from "../deliveries/render.ts";
+import { dataOfBody, type PayloadFormat } from "../payload-format.ts";
 
 export interface EventView {
   id: string;
@@ -10,6 +11,8 @@ export interface EventView {
   /** null once the payload was pruned (retention.payload_days). */
   data: unknown;
   payload_pruned: boolean;
+  /** The body its receivers got: the envelope, or `data` as published (API.md §14). */
+  payload_format: PayloadFormat;
   created_at: string;
 }
 
@@ -35,10 +38,16 @@ export function renderEvent(e: EventRecord): EventView {
     type: e.type,
     tenant_id: e.tenantId,
     idempotency_key: e.idempotencyKey,
-    data: e.payload === PRUNED ? null : (JSON.parse(e.payload) as { data: unknown }).data,
+    data: eventData(e),
     payload_pruned: e.payload === PRUNED,
+    payload_format: e.payloadFormat,
     created_at: toIso(e.createdAt),
   };
+}
+
+/** The event's published `data`, whichever body was stored; null once pruned. */
+export function eventData(e: Pick<EventRecord, "payload" | "payloadFormat">): unknown {
+  return e.payload === PRUNED ? null : dataOfBody(e.payloadFormat, e.payload);
 }
 
 export function renderEventWithDeliveries(

@@ -24,6 +24,9 @@ export async function sendTestEvent(
         tenantId: w.tenantId,
         type: TEST_EVENT_TYPE,
         payload: envelope({ id, type: TEST_EVENT_TYPE, tenantId: w.tenantId, createdAt: now }, data),
+        // Always an envelope, whatever delivery.payload_format says: its data is Hookline's own,
+        // and only the envelope's `type` tells the receiver that this is a test.
+        payloadFormat: "envelope",
         idempotencyKey: null,
         requestHash: null,
         createdAt: now,

@@ -1,12 +1,10 @@
 // Event types on PostgreSQL. Every publish reads its type, so getEventType is cached for at most
 // CACHE_MS (a change through another replica applies everywhere within 1 s, API.md §11); this
 // replica's writes clear the cache once they have committed.
-import type { EventTypeRecord, WriteResult } from "../../../domain/store.ts";
+import type { EventTypeChanges, EventTypeRecord, WriteResult } from "../../../domain/store.ts";
 import { sqlState } from "../client.ts";
 import { AsyncTtlCache, CACHE_MS, type PgContext } from "../context.ts";
 import { type EventTypeRow, schemaText, toEventType } from "../rows.ts";
-
-type EventTypeChanges = Partial<Pick<EventTypeRecord, "description" | "schema" | "archived">>;
 
 export function pgEventTypeQueries(ctx: PgContext) {
   const { client } = ctx;
@@ -29,9 +27,9 @@ export function pgEventTypeQueries(ctx: PgContext) {
     async insertEventType(r: EventTypeRecord): Promise<WriteResult> {
       try {
         await client.query(
-          `INSERT INTO event_types (name, description, schema, archived, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
-          [r.name, r.description, schemaText(r.schema), r.archived, r.createdAt, r.updatedAt],
+          `INSERT INTO event_types (name, description, schema, payload_format, archived, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [r.name, r.description, schemaText(r.schema), r.payloadFormat, r.archived, r.createdAt, r.updatedAt],
         );
         return { ok: true };
       } catch (err) {
@@ -48,6 +46,9 @@ export function pgEventTypeQueries(ctx: PgContext) {
         args.push(changes.description) && set.push(`description = $${args.length}`);
       // null clears the schema; undefined leaves it.
       if (changes.schema !== undefined) args.push(schemaText(changes.schema)) && set.push(`schema = $${args.length}`);
+      // null: back to delivery.payload_format; undefined leaves it.
+      if (changes.payloadFormat !== undefined)
+        args.push(changes.payloadFormat) && set.push(`payload_format = $${args.length}`);
       if (changes.archived !== undefined) args.push(changes.archived) && set.push(`archived = $${args.length}`);
       try {
         const [row] = await client.query<EventTypeRow>(
@@ -70,11 +71,11 @@ export function pgEventTypeQueries(ctx: PgContext) {
             // A type declared in the file is un-archived: the file is the operator's statement
             // that the type exists. Its created_at stays what it was.
             await tx.query(
-              `INSERT INTO event_types (name, description, schema, archived, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6)
+              `INSERT INTO event_types (name, description, schema, payload_format, archived, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, schema = EXCLUDED.schema,
-                 archived = false, updated_at = EXCLUDED.updated_at`,
-              [r.name, r.description, schemaText(r.schema), r.archived, r.createdAt, r.updatedAt],
+                 payload_format = EXCLUDED.payload_format, archived = false, updated_at = EXCLUDED.updated_at`,
+              [r.name, r.description, schemaText(r.schema), r.payloadFormat, r.archived, r.createdAt, r.updatedAt],
             );
           }
         });

@@ -48,8 +48,8 @@ const LOCK_WEBHOOKS = `SELECT id, enabled, updated_at, events FROM webhooks WHER
 function insertEvents(clock: LeaseClock): string {
   // In database time the claimed deliveries' lease starts from the database's clock, read here.
   const returning = clock === "database" ? `id, ${DB_NOW_MS} AS db_now` : "id";
-  return `INSERT INTO events (id, tenant_id, type, payload, idempotency_key, request_hash, created_at)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+  return `INSERT INTO events (id, tenant_id, type, payload, payload_format, idempotency_key, request_hash, created_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${returning}`;
 }
 
@@ -59,7 +59,7 @@ const INSERT_DELIVERIES = `INSERT INTO deliveries (id, event_id, webhook_id, ten
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[],
     $10::bigint[]) AS u(id, event_id, webhook_id, tenant_id, event_type, status, next_at, lease, token, at)`;
 
-const KEY_OWNERS = `SELECT e.id, e.tenant_id, e.type, e.payload, e.idempotency_key, e.request_hash, e.created_at,
+const KEY_OWNERS = `SELECT e.id, e.tenant_id, e.type, e.payload, e.payload_format, e.idempotency_key, e.request_hash, e.created_at,
     (SELECT count(*)::int FROM deliveries d WHERE d.event_id = e.id) AS deliveries
   FROM events e JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, key)
     ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key`;
@@ -161,15 +161,16 @@ function byKey(a: PgIngestPlan, b: PgIngestPlan): number {
 }
 
 function eventColumns(plans: readonly PgIngestPlan[]): unknown[][] {
-  const cols: unknown[][] = [[], [], [], [], [], [], []];
+  const cols: unknown[][] = [[], [], [], [], [], [], [], []];
   for (const { event: e } of plans) {
     cols[0]?.push(e.id);
     cols[1]?.push(e.tenantId);
     cols[2]?.push(e.type);
     cols[3]?.push(e.payload);
-    cols[4]?.push(e.idempotencyKey);
-    cols[5]?.push(e.requestHash);
-    cols[6]?.push(e.createdAt);
+    cols[4]?.push(e.payloadFormat);
+    cols[5]?.push(e.idempotencyKey);
+    cols[6]?.push(e.requestHash);
+    cols[7]?.push(e.createdAt);
   }
   return cols;
 }

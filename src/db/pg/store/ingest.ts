@@ -136,7 +136,7 @@ export function pgIngestQueries(ctx: PgContext, subscribers: AsyncTtlCache<unkno
   const emit: PgEmit = async (tx, tenantId, type, data, now) => {
     const id = newId("evt", now);
     const request: IngestRequest = {
-      event: { id, tenantId, type, payload: envelope({ id, type, tenantId, createdAt: now }, data), idempotencyKey: null, requestHash: null, createdAt: now },
+      event: { id, tenantId, type, payload: envelope({ id, type, tenantId, createdAt: now }, data), payloadFormat: "envelope", idempotencyKey: null, requestHash: null, createdAt: now },
       idempotencySince: now,
     };
     // Read in `tx`: the fan-out sees what this transaction changed (a webhook it disabled).
