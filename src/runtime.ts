@@ -2,6 +2,7 @@ import type { ApiDeps } from "./api/deps.ts";
 import { rateLimiterFor } from "./api/rate-limit-shared.ts";
 import type { Config } from "./config/types.ts";
 import { Dispatcher } from "./delivery/dispatcher.ts";
+import { ReplayRunner } from "./delivery/replay-runner.ts";
 import { policyFromConfig } from "./delivery/retry-policy.ts";
 import { createHttpPool, type HttpPool } from "./delivery/http-pool.ts";
 import { createFetchSender, createSender, type FetchLike, type Sender } from "./delivery/sender.ts";
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   deps: ApiDeps;
   dispatcher: Dispatcher;
+  /** Replay jobs' batches (not started: the server starts it, tests drive runOnce). */
+  replays: ReplayRunner;
   /** Closes idle outbound connections; after the dispatcher has stopped. */
   closeOutbound(): void;
 }
@@ -84,7 +87,8 @@ export function createRuntime(config: Config, store: Store, opts: RuntimeOptions
       return { ready: database && dispatching, checks: { database, dispatcher: dispatching } };
     },
   };
-  return { deps, dispatcher, closeOutbound: () => outbound.pool?.close() };
+  const replays = new ReplayRunner({ store, clock, logger, wake: () => dispatcher.wake() });
+  return { deps, dispatcher, replays, closeOutbound: () => outbound.pool?.close() };
 }
 
 /** An injected fetch (tests standing in for the network) wins; otherwise `delivery.client`. */

@@ -54,7 +54,7 @@ async function start(
     logger.info({ applied: opened.migrationsApplied, [opened.kind === "sqlite" ? "path" : "database"]: opened.location }, "database migrated");
   }
   warnIfExposed(opened, logger);
-  const { deps, dispatcher, closeOutbound } = createRuntime(config, opened.store, { ...opts, logger });
+  const { deps, dispatcher, replays, closeOutbound } = createRuntime(config, opened.store, { ...opts, logger });
   const { store, clock } = deps;
   const secretsAtRest = opened.secretsAtRest;
   if (secretsAtRest && !secretsAtRest.keyConfigured) {
@@ -84,6 +84,8 @@ async function start(
   // due ones are picked up right away.
   dispatcher.start();
   const sweep = startSweep({ store, clock, config, logger, metrics: deps.metrics, wake: () => dispatcher.wake() });
+  // Replays left running by a previous run (or another replica whose lease ran out) go on.
+  replays.start();
   const memory = startMemoryGuard({
     limitBytes: config.server.memory_soft_limit_mb * 1024 * 1024,
     logger,
@@ -92,6 +94,7 @@ async function start(
   undo.push(
     () => dispatcher.stop(0),
     () => sweep.stop(),
+    () => replays.stop(),
     () => memory.stop(),
   );
   const server = app.server;
@@ -112,6 +115,7 @@ async function start(
         const done = await Promise.race([app.stop().then(() => "done" as const), grace]);
         if (done === "timeout") await app.stop(true);
         await sweep.stop();
+        await replays.stop();
         memory.stop();
         await dispatcher.stop(Math.max(0, deadline - Date.now()));
         closeOutbound();

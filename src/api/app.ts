@@ -13,6 +13,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { portalRoutes } from "./routes/portal-links.ts";
+import { replayRoutes } from "./routes/replays.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { whoamiRoutes } from "./routes/whoami.ts";
@@ -132,6 +133,7 @@ export function createApp(deps: ApiDeps) {
     .use(keyRoutes(deps))
     .use(eventTypeRoutes(deps))
     .use(webhookRoutes(deps))
+    .use(replayRoutes(deps))
     .use(eventRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(statsRoutes(deps))

@@ -43,6 +43,8 @@ export const OPERATION_IDS: Record<string, string> = {
   "post /v1/webhooks/{id}/test": "sendTestEvent",
   "post /v1/webhooks/{id}/rotate-secret": "rotateWebhookSecret",
   "post /v1/webhooks/{id}/recover": "recoverWebhook",
+  "post /v1/webhooks/{id}/replay": "replayWebhook",
+  "get /v1/webhooks/{id}/replays/{replay_id}": "getReplay",
   "post /v1/events": "publishEvent",
   "get /v1/events": "listEvents",
   "get /v1/events/{id}": "getEvent",

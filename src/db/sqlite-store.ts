@@ -12,6 +12,7 @@ import { eventTypeQueries } from "./store/event-types.ts";
 import { ingestPlanner, ingestQueries, ingestStatements, operationalEmitter } from "./store/ingest.ts";
 import { keyQueries } from "./store/keys.ts";
 import { maintenanceQueries } from "./store/maintenance.ts";
+import { replayQueries } from "./store/replays.ts";
 import { statsQueries } from "./store/stats.ts";
 import { storageProblem } from "./store/sqlite-errors.ts";
 import { translateStorageErrors } from "./storage-errors.ts";
@@ -74,6 +75,9 @@ export function createSqliteStore(sqlite: Database, opts: SqliteStoreOptions = {
       },
       ...maintenanceQueries(sqlite),
       ...statsQueries(sqlite),
+      ...replayQueries(sqlite),
+      // Up to a batch of deliveries in one transaction: on the writer, beside ingests and outcomes.
+      replayBatch: (id, now, opts) => writer.replayBatch(id, now, opts),
       // The writer takes the write lock on its own connection (same file): taking it here too
       // would block this thread behind the writer's commit on every readiness probe.
       ping: () => writer.ping(),

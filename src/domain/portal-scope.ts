@@ -1,5 +1,5 @@
 // What a portal link's token may call (API.md §12): the portal's pages and nothing else — its
-// tenant's webhooks (create, read, change, delete, test, rotate, recover), their deliveries and
+// tenant's webhooks (create, read, change, delete, test, rotate, recover, replay), their deliveries and
 // attempts (and a retry), an event's body as its deliveries show it, the event type catalog and
 // the stats. Not keys, not publishing, not portal links: those are the team's, and a customer
 // holding a link must not be able to mint itself a lasting credential or send events as the team.
@@ -21,6 +21,10 @@ const PORTAL_ROUTES: ReadonlySet<string> = new Set([
   "POST /v1/webhooks/:id/test",
   "POST /v1/webhooks/:id/rotate-secret",
   "POST /v1/webhooks/:id/recover",
+  // A customer whose endpoint was down replays its own webhook's past events, as it recovers
+  // them: the tenant's events reach only that endpoint, paced so fresh deliveries go first.
+  "POST /v1/webhooks/:id/replay",
+  "GET /v1/webhooks/:id/replays/:replay_id",
   "GET /v1/deliveries/:id",
   "POST /v1/deliveries/:id/retry",
   // One event by id, as a delivery names it (its body and its deliveries, all to this tenant's

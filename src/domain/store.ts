@@ -186,6 +186,55 @@ export interface SeriesFilter {
   bucketMs: number;
 }
 
+export type ReplayStatus = "running" | "done" | "failed";
+
+/** A replay/backfill job (API.md §14); the cursor is the last event done, in (id) order of the tenant's events. */
+export interface ReplayJobRecord {
+  id: string;
+  webhookId: string;
+  tenantId: string;
+  /** The window, both ends included (created_at of the events). */
+  since: number;
+  until: number;
+  /** Narrows the webhook's patterns; null: its subscription as it is. */
+  eventTypes: string[] | null;
+  status: ReplayStatus;
+  matched: number;
+  created: number;
+  skipped: number;
+  cursorCreatedAt: number | null;
+  cursorId: string | null;
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export type ReplayInsertResult = { ok: true } | { ok: false; reason: "running"; runningId: string };
+
+export interface ReplayBatchOptions {
+  /** Events read (matched or not) per batch at most. */
+  limit: number;
+  /**
+   * No batch while the webhook has this many due pending deliveries or more: the replay waits for
+   * the dispatcher instead of piling up a backlog that fresh deliveries would queue behind.
+   */
+  maxDue: number;
+  /** A store shared by several processes leases the job to the one running it for this long. */
+  leaseMs: number;
+}
+
+/**
+ * What one batch did: "progressed" (deliveries inserted and the cursor advanced, in one
+ * transaction; `finished` when the window is done), "paced" (the webhook's backlog is at maxDue:
+ * nothing done), "failed" (the webhook is disabled: the job failed), "gone" (not running, or
+ * another process holds its lease).
+ */
+export type ReplayBatchResult =
+  | { kind: "progressed"; read: number; matched: number; created: number; skipped: number; finished: boolean }
+  | { kind: "paced" }
+  | { kind: "failed" }
+  | { kind: "gone" };
+
 export interface Store {
   insertKey(key: ApiKeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
@@ -296,6 +345,19 @@ export interface Store {
    * store shared by several processes has it; without it each process keeps its own buckets.
    */
   exchangeRateTokens?(perMinute: number, changes: readonly RateTokenChange[]): Promise<RateTokenBalance[]>;
+
+  /** Inserts a running job unless its webhook has one running ("running", with that one's id). */
+  insertReplay(job: ReplayJobRecord): Promise<ReplayInsertResult>;
+  getReplay(id: string): Promise<ReplayJobRecord | undefined>;
+  /** Running jobs this process may run now (on a shared store: not leased by another), oldest first. */
+  runnableReplays(now: number, limit: number): Promise<string[]>;
+  /**
+   * One batch of the job: up to `limit` events of its tenant after the cursor within the window,
+   * a pending delivery (due `now`) to its webhook for each one that the webhook's patterns (and
+   * the job's event types) match and whose payload retention has not dropped, the cursor and
+   * counts advanced — all in one transaction, so a crash duplicates nothing.
+   */
+  replayBatch(id: string, now: number, opts: ReplayBatchOptions): Promise<ReplayBatchResult>;
 
   gauges(now: number): Promise<StoreGauges>;
   webhookStats(webhookId: string, since: number): Promise<WebhookStatsRecord>;

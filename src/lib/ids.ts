@@ -5,13 +5,13 @@ import { encodeTime, monotonicFactory } from "ulid";
 // pagination stable while rows are being inserted.
 const ulid = monotonicFactory();
 
-export type IdPrefix = "wh" | "evt" | "dlv" | "key";
+export type IdPrefix = "wh" | "evt" | "dlv" | "key" | "rpl";
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${ulid(now)}`;
 }
 
-const ID_RE = /^(wh|evt|dlv|key)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_RE = /^(wh|evt|dlv|key|rpl)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function isId(value: string, prefix: IdPrefix): boolean {
   const m = ID_RE.exec(value);

@@ -58,6 +58,7 @@ describe("the served OpenAPI document", () => {
         "post /v1/portal-links",
         "post /v1/webhooks",
         "post /v1/webhooks/{id}/recover",
+        "post /v1/webhooks/{id}/replay",
         "post /v1/webhooks/{id}/rotate-secret",
       ].sort(),
     );

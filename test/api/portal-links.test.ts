@@ -199,6 +199,8 @@ describe("the scope rule, route by route", () => {
     "POST /v1/webhooks/:id/test",
     "POST /v1/webhooks/:id/rotate-secret",
     "POST /v1/webhooks/:id/recover",
+    "POST /v1/webhooks/:id/replay",
+    "GET /v1/webhooks/:id/replays/:replay_id",
     "GET /v1/deliveries/:id",
     "POST /v1/deliveries/:id/retry",
     "GET /v1/events/:id",

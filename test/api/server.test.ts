@@ -96,9 +96,12 @@ describe("operations endpoints", () => {
       "get /v1/events/{id}",
       "get /v1/deliveries/{id}",
       "post /v1/deliveries/{id}/retry",
+      "post /v1/webhooks/{id}/replay",
+      "get /v1/webhooks/{id}/replays/{replay_id}",
       "get /v1/stats/deliveries",
       "post /v1/portal-links",
       "get /v1/portal/branding",
+      "get /v1/whoami",
     ];
     for (const route of expected) {
       const [method, path] = route.split(" ") as [string, string];

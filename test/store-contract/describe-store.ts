@@ -5,7 +5,14 @@ import type { Store } from "../../src/domain/store.ts";
 import { type OpenedStore, STORE_FACTORIES, type StoreFactory } from "./factories.ts";
 
 /** Runs `body`'s tests against a fresh store from `factory`; `getStore()` is the current test's. */
-export function describeStore(name: string, factory: StoreFactory, body: (getStore: () => Store) => void): void {
+/** `restart()` closes the current test's store and opens a new one on the same database (OpenedStore.reopen). */
+export type Restart = () => Promise<Store>;
+
+export function describeStore(
+  name: string,
+  factory: StoreFactory,
+  body: (getStore: () => Store, restart: Restart) => void,
+): void {
   describe(`${name} [${factory.name}]`, () => {
     let opened: OpenedStore | undefined;
     beforeEach(async () => {
@@ -15,14 +22,18 @@ export function describeStore(name: string, factory: StoreFactory, body: (getSto
       await opened?.close();
       opened = undefined;
     });
-    body(() => {
+    const current = (): OpenedStore => {
       if (!opened) throw new Error("no store open: getStore() is for use inside a test");
-      return opened.store;
-    });
+      return opened;
+    };
+    body(
+      () => current().store,
+      () => current().reopen(),
+    );
   });
 }
 
 /** `describeStore` once per store in the factory list. */
-export function describeEveryStore(name: string, body: (getStore: () => Store) => void): void {
+export function describeEveryStore(name: string, body: (getStore: () => Store, restart: Restart) => void): void {
   for (const factory of STORE_FACTORIES) describeStore(name, factory, body);
 }

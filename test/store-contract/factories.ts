@@ -17,6 +17,11 @@ export interface OpenedStore {
   store: Store;
   /** Closes the store and removes whatever it created (its files, its database). */
   close(): Promise<void>;
+  /**
+   * A restart: closes the store and opens a new one on the same database (`store` is then the
+   * new one), as a process started again after a crash or a stop would.
+   */
+  reopen(): Promise<Store>;
 }
 
 export interface StoreFactory {
@@ -41,14 +46,21 @@ function sqliteFactory(purpose: "serve" | "tool"): StoreFactory {
     name: purpose === "serve" ? "sqlite (writer thread)" : "sqlite (one connection)",
     async open() {
       const dir = mkdtempSync(join(tmpdir(), "hookline-contract-"));
-      const opened = await openStore(configIn(dir), { purpose });
-      return {
+      let opened = await openStore(configIn(dir), { purpose });
+      const handle: OpenedStore = {
         store: opened.store,
         async close() {
           await opened.close();
           rmSync(dir, { recursive: true, force: true });
         },
+        async reopen() {
+          await opened.close();
+          opened = await openStore(configIn(dir), { purpose });
+          handle.store = opened.store;
+          return opened.store;
+        },
       };
+      return handle;
     },
   };
 }
@@ -62,10 +74,20 @@ function sqliteFactory(purpose: "serve" | "tool"): StoreFactory {
 const postgresFactory: StoreFactory = {
   name: "postgres",
   async open() {
-    const client = connectPostgres(await freshDatabase(), 10);
+    const url = await freshDatabase();
+    const client = connectPostgres(url, 10);
     await applyPgMigrations(client);
-    const store = createPostgresStore(client, { leaseClock: "caller", replicaId: "contract" });
-    return { store, close: () => store.close() };
+    const handle: OpenedStore = {
+      store: createPostgresStore(client, { leaseClock: "caller", replicaId: "contract" }),
+      close: () => handle.store.close(),
+      async reopen() {
+        await handle.store.close();
+        // Another process: another replica id, so nothing this one held counts as its own.
+        handle.store = createPostgresStore(connectPostgres(url, 10), { leaseClock: "caller", replicaId: "contract-restarted" });
+        return handle.store;
+      },
+    };
+    return handle;
   },
 };
 

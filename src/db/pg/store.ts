@@ -17,6 +17,7 @@ import { pgLeaderQueries } from "./store/leader.ts";
 import { pgMaintenanceQueries } from "./store/maintenance.ts";
 import { pgOutcomeQueries } from "./store/outcomes.ts";
 import { pgRateLimitQueries } from "./store/rate-limits.ts";
+import { pgReplayQueries } from "./store/replays.ts";
 import { pgStatsQueries } from "./store/stats.ts";
 import { pgWebhookQueries } from "./store/webhooks.ts";
 
@@ -47,6 +48,7 @@ export function createPostgresStore(client: PgClient, opts: PgStoreOptions = {})
       ...pgStatsQueries(ctx),
       ...pgLeaderQueries(ctx),
       ...pgRateLimitQueries(ctx),
+      ...pgReplayQueries(ctx, hot),
       async ping() {
         // A commit is the proof that the database takes writes (a read-only standby, a full disk
         // or a lost connection all fail it), as SQLite's probe does.

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { SecretBox } from "../../domain/secret-box.ts";
-import type { AttemptOutcome, ClaimedDelivery } from "../../domain/store.ts";
+import type { AttemptOutcome, ClaimedDelivery, ReplayBatchOptions, ReplayBatchResult } from "../../domain/store.ts";
 import { subscriberCache } from "../store/cache.ts";
 import { claimWriter } from "../store/claims.ts";
 import { dispatchQueries } from "../store/outcomes.ts";
@@ -13,6 +13,7 @@ import {
   writeIngestBatch,
 } from "../store/ingest.ts";
 import { normalSyncWrites } from "../store/normal-sync.ts";
+import { replayBatchWriter } from "../store/replays.ts";
 
 /**
  * The hot-path writes (ingest batches, claims, attempt outcomes), synchronous, on the
@@ -29,6 +30,7 @@ export function writeOps(sqlite: Database, secrets: SecretBox) {
   const write = ingestWriter(sqlite);
   const dispatch = dispatchQueries(sqlite, operationalEmitter(ingestStatements(sqlite, secrets, subscribers)), relaxed, changed);
   const claim = claimWriter(sqlite, secrets, relaxed);
+  const replayBatch = replayBatchWriter(sqlite);
   const probe = sqlite.query<unknown, [number]>(
     "INSERT INTO readiness_probe (id, probed_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
   );
@@ -37,6 +39,7 @@ export function writeOps(sqlite: Database, secrets: SecretBox) {
     claim: (ids: string[], now: number, leaseMs: number): ClaimedDelivery[] => claim(ids, now, leaseMs),
     recordOutcomes: (outcomes: AttemptOutcome[], now: number, disableAfterMs: number): string[] =>
       dispatch.recordOutcomesNow(outcomes, now, disableAfterMs),
+    replayBatch: (id: string, now: number, opts: ReplayBatchOptions): ReplayBatchResult => replayBatch(id, now, opts),
     webhooksChanged: changed,
     setQueryOnly(on: boolean): void {
       sqlite.run(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
@@ -70,6 +73,8 @@ export interface Writer {
   claim(ids: string[], now: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Returns the webhooks it disabled. */
   recordOutcomes(outcomes: AttemptOutcome[], now: number, disableAfterMs: number): Promise<string[]>;
+  /** One batch of a replay job (Store.replayBatch). */
+  replayBatch(id: string, now: number, opts: ReplayBatchOptions): Promise<ReplayBatchResult>;
   /** A webhook changed in this process: the writer's subscriber cache forgets what it held. */
   webhooksChanged(): void;
   /** Refuses (or accepts again) every write on the writer's connection, as a full disk would. */
@@ -87,6 +92,7 @@ export function localWriter(sqlite: Database, secrets: SecretBox): Writer {
     ingest: async (plans) => ops.ingest(plans),
     claim: async (ids, now, leaseMs) => ops.claim(ids, now, leaseMs),
     recordOutcomes: async (outcomes, now, disableAfterMs) => ops.recordOutcomes(outcomes, now, disableAfterMs),
+    replayBatch: async (id, now, opts) => ops.replayBatch(id, now, opts),
     webhooksChanged: ops.webhooksChanged,
     setQueryOnly: async (on) => ops.setQueryOnly(on),
     ping: async () => ops.ping(),

@@ -11,7 +11,7 @@ export interface WriterThreadOptions {
   encryptionKey: string | undefined;
 }
 
-export type WriterOp = "init" | "ingest" | "claim" | "recordOutcomes" | "webhooksChanged" | "setQueryOnly" | "ping" | "close";
+export type WriterOp = "init" | "ingest" | "claim" | "recordOutcomes" | "replayBatch" | "webhooksChanged" | "setQueryOnly" | "ping" | "close";
 
 export interface WriterRequest {
   /** 0: no answer wanted. */

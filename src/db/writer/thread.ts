@@ -86,6 +86,7 @@ export function startWriterThread(
     },
     claim: (ids, now, leaseMs) => call("claim", [ids, now, leaseMs]),
     recordOutcomes: (outcomes, now, disableAfterMs) => call("recordOutcomes", [outcomes, now, disableAfterMs]),
+    replayBatch: (id, now, opts) => call("replayBatch", [id, now, opts]),
     webhooksChanged() {
       // A new thread starts with an empty cache: nothing to tell one that is down.
       if (!closed && !down) worker.postMessage(encode({ id: 0, op: "webhooksChanged", args: [] }));

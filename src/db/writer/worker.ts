@@ -36,6 +36,8 @@ function run(req: WriterRequest): unknown {
       return opened().claim(a[0] as string[], a[1] as number, a[2] as number);
     case "recordOutcomes":
       return opened().recordOutcomes(a[0] as Parameters<WriteOps["recordOutcomes"]>[0], a[1] as number, a[2] as number);
+    case "replayBatch":
+      return opened().replayBatch(a[0] as string, a[1] as number, a[2] as Parameters<WriteOps["replayBatch"]>[2]);
     case "webhooksChanged":
       return opened().webhooksChanged();
     case "setQueryOnly":

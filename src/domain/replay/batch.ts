@@ -1,0 +1,41 @@
+// Which events of a replay batch get a delivery (API.md §14): those the webhook's subscription
+// matches now — its patterns, narrowed by the job's event types — whatever happened to them
+// before. Pure, shared by both stores: each reads the batch, asks this, and writes the answer.
+import { matchesAny } from "../event-patterns.ts";
+
+/** An event as a batch reads it: enough to decide, not its payload. */
+export interface ReplayCandidate {
+  id: string;
+  type: string;
+  /** Retention dropped its payload (retention.payload_days): there is nothing to send. */
+  dropped: boolean;
+}
+
+export interface ReplayPlan {
+  /** Events to deliver again, in the order read. */
+  deliver: ReplayCandidate[];
+  matched: number;
+  /** Matched, but their payload is gone. */
+  skipped: number;
+}
+
+export function replayMatches(patterns: readonly string[], eventTypes: readonly string[] | null, type: string): boolean {
+  return matchesAny(patterns, type) && (eventTypes === null || matchesAny(eventTypes, type));
+}
+
+export function planReplayBatch(
+  events: readonly ReplayCandidate[],
+  patterns: readonly string[],
+  eventTypes: readonly string[] | null,
+): ReplayPlan {
+  const deliver: ReplayCandidate[] = [];
+  let matched = 0;
+  let skipped = 0;
+  for (const e of events) {
+    if (!replayMatches(patterns, eventTypes, e.type)) continue;
+    matched++;
+    if (e.dropped) skipped++;
+    else deliver.push(e);
+  }
+  return { deliver, matched, skipped };
+}
