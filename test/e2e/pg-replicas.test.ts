@@ -97,6 +97,18 @@ describePostgres("three replicas on one PostgreSQL database", () => {
         failing.push(p.body?.id as string);
       }
 
+      // The failing ones, while all three replicas sweep and claim: exactly three attempts each
+      // (at the receiver and in the database), and failed for good. Before the kill, so no
+      // attempt cut off by it (sent, answered, its outcome never written) is counted here.
+      const done = async () =>
+        Number((await db`SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = 'flaky' AND status = 'failed'`)[0].n) === failing.length;
+      expect(await waitUntil(done, 30_000)).toBe(true);
+      for (const id of failing) {
+        expect(sink.attempts.filter((x) => x.key === `/fail/x ${id}`).length, id).toBe(3);
+      }
+      const attempts = await db`SELECT count(*)::int AS n FROM attempts t JOIN deliveries d ON d.id = t.delivery_id WHERE d.tenant_id = 'flaky'`;
+      expect(attempts[0].n).toBe(failing.length * 3);
+
       // 600 events round-robin over the three replicas by 12 publishers.
       const accepted: string[] = [];
       let next = 0;
@@ -127,16 +139,6 @@ describePostgres("three replicas on one PostgreSQL database", () => {
       const wanted = all(accepted);
       const missing = () => wanted.filter((k) => !sink.received.has(k));
       expect(await waitUntil(() => missing().length === 0, 45_000), `${missing().length} of ${wanted.length} not delivered`).toBe(true);
-
-      // The failing ones: exactly three attempts each, and failed for good.
-      const done = async () =>
-        Number((await db`SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = 'flaky' AND status = 'failed'`)[0].n) === failing.length;
-      expect(await waitUntil(done, 30_000)).toBe(true);
-      for (const id of failing) {
-        expect(sink.attempts.filter((x) => x.key === `/fail/x ${id}`).length, id).toBe(3);
-      }
-      const attempts = await db`SELECT count(*)::int AS n FROM attempts t JOIN deliveries d ON d.id = t.delivery_id WHERE d.tenant_id = 'flaky'`;
-      expect(attempts[0].n).toBe(failing.length * 3);
 
       expect(overlapping(sink.attempts)).toEqual([]);
       // The survivors are still serving.
