@@ -34,6 +34,17 @@ async function until(reader: { read(): Promise<{ done: boolean; value?: Uint8Arr
   }
 }
 
+/** `hookline serve` on `url`, its output piped (read with until()). */
+function serveOn(url: string) {
+  return Bun.spawn([process.execPath, main, "serve"], {
+    cwd,
+    env: cleanEnv({ HOOKLINE_DATABASE_URL: url, HOOKLINE_SERVER_PORT: "0" }),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
 describePostgres("serve on PostgreSQL", () => {
   postgresTest(
     "a server down at start is waited for with a line per try; the replica starts once it is up",
@@ -41,13 +52,7 @@ describePostgres("serve on PostgreSQL", () => {
       cluster = await startPostgres();
       const url = await cluster.freshDatabase();
       await cluster.down("fast");
-      const proc = Bun.spawn([process.execPath, main, "serve"], {
-        cwd,
-        env: cleanEnv({ HOOKLINE_DATABASE_URL: url, HOOKLINE_SERVER_PORT: "0" }),
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const proc = serveOn(url);
       const seen = { out: "" };
       const reader = proc.stdout.getReader();
       try {
@@ -93,13 +98,7 @@ describePostgres("serve on PostgreSQL", () => {
     const url = await cluster.freshDatabase();
     await cluster.down("fast");
     try {
-      const proc = Bun.spawn([process.execPath, main, "serve"], {
-        cwd,
-        env: cleanEnv({ HOOKLINE_DATABASE_URL: url, HOOKLINE_SERVER_PORT: "0" }),
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const proc = serveOn(url);
       const seen = { out: "" };
       await until(proc.stdout.getReader(), seen, /not reachable yet; trying again/);
       proc.kill("SIGTERM");
