@@ -160,7 +160,7 @@ describePostgres("the CLI against PostgreSQL", () => {
 
       const copied = await sqlite("db", "copy", "--to", url);
       expect(copied.code, copied.stderr).toBe(0);
-      expect(copied.stdout).toContain("api keys 1, event types 0, webhooks 0, events 0, deliveries 0, attempts 0, attempt stats 0; counts verified");
+      expect(copied.stdout).toContain("api keys 1, event types 0, webhooks 0, events 0, deliveries 0, attempts 0, attempt stats 0, replay jobs 0; counts verified");
       expect(copied.stderr).toContain("set database.url");
       const twice = await sqlite("db", "copy", "--to", url);
       expect(twice.code).toBe(2);

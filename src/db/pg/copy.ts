@@ -1,9 +1,10 @@
 // `hookline db copy --to postgres://…`: a stopped SQLite database into an empty PostgreSQL one,
 // the way from one box to several replicas (API.md §11). What is copied is every row a replica
 // needs — API keys and portal tokens, event types, webhooks, events, deliveries, attempts, the
-// stats roll-up — with each column as stored: a secret encrypted with security.encryption_key stays encrypted (the replicas need the
-// same key), a plaintext one stays plaintext. Readiness probes, leases and rate buckets are
-// PostgreSQL's own and start empty.
+// stats roll-up, replay jobs — with each column as stored: a secret encrypted with
+// security.encryption_key stays encrypted (the replicas need the same key), a plaintext one stays
+// plaintext. Readiness probes, leases (a replay job's too) and rate buckets are PostgreSQL's own
+// and start empty.
 //
 // Why it is built this way:
 // - ONE PostgreSQL transaction for the whole copy, with the tables locked against writers: a copy
@@ -30,7 +31,15 @@ interface TableSpec {
   orderBy: string;
 }
 
-export type CopiedTable = "api_keys" | "event_types" | "webhooks" | "events" | "deliveries" | "attempts" | "attempt_stats";
+export type CopiedTable =
+  | "api_keys"
+  | "event_types"
+  | "webhooks"
+  | "events"
+  | "deliveries"
+  | "attempts"
+  | "attempt_stats"
+  | "replay_jobs";
 
 /** In foreign-key order: what a row refers to is copied before it. */
 export const COPIED_TABLES: readonly TableSpec[] = [
@@ -91,6 +100,18 @@ export const COPIED_TABLES: readonly TableSpec[] = [
     columns: [
       ["webhook_id", "text"], ["tenant_id", "text"], ["minute", "bigint"], ["succeeded", "int"], ["retried", "int"],
       ["failed", "int"], ...BIN_COLUMNS.map((c) => [c, "int"] as const),
+    ],
+  },
+  {
+    // Replay jobs (API.md §14), done and running: a running one goes on from its cursor on the
+    // replicas. Its lease columns (PostgreSQL only) are not copied, so they start null: the job
+    // is free for the first replica that looks, as one whose holder's lease ran out.
+    name: "replay_jobs",
+    orderBy: "id",
+    columns: [
+      ["id", "text"], ["webhook_id", "text"], ["tenant_id", "text"], ["since", "bigint"], ["until", "bigint"],
+      ["event_types", "text"], ["status", "text"], ["matched", "int"], ["created", "int"], ["skipped", "int"],
+      ["cursor_created_at", "bigint"], ["cursor_id", "text"], ["error", "text"], ["started_at", "bigint"], ["finished_at", "bigint"],
     ],
   },
 ];
