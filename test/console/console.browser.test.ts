@@ -2,10 +2,13 @@
 // failing delivery from the overview, retry it and see the new attempt; create a webhook and see
 // its secret once; a viewer sees no action it cannot take; the keyboard reaches every action on
 // the webhook page; the key stays out of URLs, cookies and localStorage; nothing leaves the
-// origin; no page error, no CSP violation; axe-core finds nothing serious on any page.
+// origin; no page error, no CSP violation; axe-core finds nothing serious on any page. A replay
+// backfills events published before their webhook, its progress read until done.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ReplayRunner } from "../../src/delivery/replay-runner.ts";
+import { createLogger } from "../../src/observability/logger.ts";
 import { artefactPath, browserTest, launchBrowser } from "../support/browser.ts";
 import { type Harness, harness, ROOT_KEY } from "../support/harness.ts";
 import { type Receiver, receiver } from "../support/receiver.ts";
@@ -215,7 +218,11 @@ describe("the console in Chromium", () => {
     await w.page.getByRole("cell", { name: failedDelivery }).waitFor();
     await shot(w.page, "webhook");
     await axe(w.page, "webhook");
-    const wanted = ["Edit", "Disable", "Send test event", "Rotate secret", "Delete", "Recover failed deliveries since", "Recover", "Status", "Refresh", "Sign out", `Copy ${failedDelivery}`];
+    const wanted = [
+      "Edit", "Disable", "Send test event", "Rotate secret", "Delete", "Recover failed deliveries since", "Recover",
+      "Replay events since", "Until (optional)", "Only these event types (optional)", "Start replay",
+      "Status", "Refresh", "Sign out", `Copy ${failedDelivery}`,
+    ];
     const reached = new Set<string>();
     await w.page.locator("body").focus();
     for (let i = 0; i < 80 && !wanted.every((n) => reached.has(n)); i++) {
@@ -252,7 +259,7 @@ describe("the console in Chromium", () => {
     // The details (where an admin's buttons are) and the deliveries have both rendered.
     await w.page.getByText("Success rate (24 h)").waitFor();
     await w.page.getByRole("cell", { name: failedDelivery }).waitFor();
-    for (const name of ["Edit", "Disable", "Enable", "Send test event", "Rotate secret", "Delete", "Recover"]) {
+    for (const name of ["Edit", "Disable", "Enable", "Send test event", "Rotate secret", "Delete", "Recover", "Start replay"]) {
       await expect(w.page.getByRole("button", { name, exact: true }).count()).resolves.toBe(0);
     }
     await expect(w.page.getByRole("link", { name: "Keys" }).count()).resolves.toBe(0);
@@ -267,6 +274,75 @@ describe("the console in Chromium", () => {
     await w.page.getByLabel("API key").waitFor();
     expect(await w.page.evaluate("JSON.stringify({ ...sessionStorage })")).toBe("{}");
     await clean(w, viewerKey);
+  });
+
+  browserTest("replay: events published before the webhook reach it, progress read to done; a second start while it runs is a 409, until before since a 422; a viewer sees no Replay", async () => {
+    const admin = await h.key("replayco", "admin");
+    const viewer = await h.key("replayco", "viewer");
+    const target = receiver(204);
+    // The harness runs no replay runner: this one starts after the 409 is seen, so the first job
+    // is surely still running when the second start is asked for.
+    const runner = new ReplayRunner({ store: h.deps.store, clock: h.deps.clock, logger: createLogger("silent"), wake: () => h.dispatcher.wake() });
+    try {
+      const published: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await h.call("POST", "/v1/events", { key: admin, body: { type: "member.added", data: { member_id: `m_r${i}` } } });
+        expect(res.status).toBe(202);
+        published.push(((await res.json()) as { id: string }).id);
+      }
+      // Subscribed to, but left out by the replay's event types.
+      expect((await h.call("POST", "/v1/events", { key: admin, body: { type: "invoice.paid", data: { invoice: "in_r" } } })).status).toBe(202);
+      const made = await h.call("POST", "/v1/webhooks", { key: admin, body: { url: `${target.url}/backfill`, events: ["member.*", "invoice.paid"] } });
+      expect(made.status).toBe(201);
+      const hookId = ((await made.json()) as { id: string }).id;
+
+      const w = await open();
+      await signIn(w, admin, `/console/webhooks/${hookId}`);
+      await w.page.getByRole("heading", { name: "Replay events" }).waitFor();
+      // The default window starts an hour ago in the viewer's zone: before the events above.
+      expect(await w.page.getByLabel("Replay events since").inputValue()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+      await w.page.getByLabel("Only these event types (optional)").fill("member.*");
+      await w.page.getByRole("button", { name: "Start replay" }).click();
+      await w.page.getByTestId("replay-status").getByText("running").waitFor();
+      expect(await w.page.getByRole("button", { name: "Start replay" }).isDisabled()).toBe(true);
+
+      // Another admin's tab: a second start while the first runs is refused, and says why.
+      const other = await open();
+      other.provoked.push(/\/v1\/webhooks\/[^/]+\/replay$/);
+      await signIn(other, admin, `/console/webhooks/${hookId}`);
+      await other.page.getByRole("button", { name: "Start replay" }).click();
+      await expect(other.page.getByRole("alert").innerText()).resolves.toMatch(/409: The webhook already has a running replay \(rpl_\w+\)/);
+      // The window checked by the API, its field named next to the form.
+      await other.page.getByLabel("Until (optional)").fill("2020-01-01T00:00");
+      await other.page.getByRole("button", { name: "Start replay" }).click();
+      await other.page.getByRole("alert").getByText("until: must not be before since").waitFor();
+      await axe(other.page, "webhook-replay-refused");
+
+      runner.start();
+      await w.page.getByTestId("replay-status").getByText("done").waitFor({ timeout: 15_000 });
+      await expect(w.page.getByTestId("replay-matched").innerText()).resolves.toBe("3");
+      await expect(w.page.getByTestId("replay-created").innerText()).resolves.toBe("3");
+      await expect(w.page.getByTestId("replay-skipped").innerText()).resolves.toBe("0");
+      expect(await w.page.getByRole("button", { name: "Start replay" }).isDisabled()).toBe(false);
+      await target.waitFor(3);
+      expect(target.received.map((r) => (JSON.parse(r.body) as { id: string }).id).sort()).toEqual([...published].sort());
+      // The page's deliveries were read again once the job was done.
+      await w.page.getByRole("cell", { name: /^dlv_/ }).nth(2).waitFor();
+      await shot(w.page, "replay");
+      await axe(w.page, "webhook-replay");
+
+      const v = await open();
+      await signIn(v, viewer, `/console/webhooks/${hookId}`);
+      await v.page.getByText("Success rate (24 h)").waitFor();
+      await expect(v.page.getByRole("heading", { name: "Replay events" }).count()).resolves.toBe(0);
+      await expect(v.page.getByRole("button", { name: "Start replay" }).count()).resolves.toBe(0);
+      await clean(w, admin);
+      await clean(other, admin);
+      await clean(v, viewer);
+    } finally {
+      await runner.stop();
+      await target.stop();
+    }
   });
 
   browserTest("events, one event, event types with the schema editor, keys: a global admin picks a tenant", async () => {

@@ -217,7 +217,7 @@ describe("the tenant portal in Chromium", () => {
     await clean(w, token);
   });
 
-  browserTest("a webhook's actions: edit, disable, test, rotate (shown once), delete", async () => {
+  browserTest("a webhook's actions: edit, disable, test, rotate (shown once), replay, delete", async () => {
     const link = await portalLink(h, acmeAdmin);
     const w = await open();
     await w.page.goto(link.url);
@@ -238,6 +238,9 @@ describe("the tenant portal in Chromium", () => {
     await w.page.getByRole("button", { name: "Rotate secret" }).click();
     await w.page.getByRole("button", { name: "Yes, rotate secret" }).click();
     await expect(w.page.getByTestId("secret-value").innerText()).resolves.toMatch(/^whsec_/);
+    // An admin link may replay its endpoint (the console's component; no runner here, so it stays running).
+    await w.page.getByRole("button", { name: "Start replay" }).click();
+    await w.page.getByTestId("replay-status").getByText("running").waitFor();
     await axe(w.page, "webhook");
     await w.page.getByRole("button", { name: "Delete" }).click();
     await w.page.getByRole("button", { name: "Yes, delete" }).click();
@@ -254,7 +257,7 @@ describe("the tenant portal in Chromium", () => {
     await w.page.getByRole("link", { name: acmeHookUrl }).click();
     await w.page.getByRole("cell", { name: failedDelivery }).waitFor();
     await w.page.getByText("Event types").first().waitFor();
-    for (const name of ["Edit", "Disable", "Enable", "Send test event", "Rotate secret", "Delete"]) {
+    for (const name of ["Edit", "Disable", "Enable", "Send test event", "Rotate secret", "Delete", "Start replay"]) {
       await expect(w.page.getByRole("button", { name, exact: true }).count()).resolves.toBe(0);
     }
     await w.page.getByRole("link", { name: failedDelivery }).click();

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { must } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
+import { ReplayCard } from "../components/replay.tsx";
 import { Loaded } from "../components/states.tsx";
 import { WebhookHealth } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
@@ -84,6 +85,7 @@ export function WebhookPage({ id }: { id: string }) {
                   </button>
                 )}
                 <WebhookActions webhook={w} onChanged={changed} />
+                <ReplayCard api={api} webhook={w} onFinished={changed} />
               </>
             ) : null}
           </>

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { must, type Webhook } from "../api/client.ts";
 import { ConfirmButton } from "../components/confirm.tsx";
 import { Id } from "../components/copy.tsx";
+import { ReplayCard } from "../components/replay.tsx";
 import { SecretOnce } from "../components/secret-once.tsx";
 import { ErrorNote, Loaded } from "../components/states.tsx";
 import { WebhookHealth } from "../components/status.tsx";
@@ -152,7 +153,12 @@ export function PortalWebhook({ id }: { id: string }) {
               <dt>Added</dt>
               <dd><Time iso={w.created_at} /></dd>
             </dl>
-            {principal.admin ? <Actions webhook={w} onChanged={changed} /> : null}
+            {principal.admin ? (
+              <>
+                <Actions webhook={w} onChanged={changed} />
+                <ReplayCard api={api} webhook={w} onFinished={changed} noun="endpoint" />
+              </>
+            ) : null}
           </>
         )}
       </Loaded>
