@@ -136,3 +136,18 @@ export interface WebhookStatsRecord {
   oldestPendingCreatedAt: number | null;
   nextAttemptAt: number | null;
 }
+
+/**
+ * What a store sums for a stats series (domain/stats/series.ts): the attempts of one bucket (its
+ * index from 0) per class — succeeded, retried, failed (domain/stats/rollup.ts AttemptClass) —
+ * and per duration bin (the roll-up's b0 … b31). Here, with the other records, so the port does
+ * not import the stats rules.
+ */
+// A type, not an interface: the PostgreSQL client types its rows as records.
+export type SeriesCell = {
+  succeeded: number;
+  retried: number;
+  failed: number;
+  index: number;
+  bins: number[];
+};

@@ -4,7 +4,6 @@
 // one kind of store can do is an optional method (`reclaimSpace`, `holdLease`): callers check
 // for it.
 import type { PageRequest } from "./pagination.ts";
-import type { SeriesCell } from "./stats/series.ts";
 import type {
   ApiKeyRecord,
   AttemptRecord,
@@ -13,6 +12,7 @@ import type {
   EventRecord,
   EventTypeRecord,
   PurgedRows,
+  SeriesCell,
   StoreGauges,
   WebhookChanges,
   WebhookRecord,

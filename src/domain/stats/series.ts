@@ -4,7 +4,8 @@
 import { formatDuration, parseDuration } from "../../lib/duration.ts";
 import { toIso } from "../clock.ts";
 import { ValidationError } from "../errors.ts";
-import { type AttemptClass, BIN_COLUMNS, binUpperMs, MINUTE_MS } from "./rollup.ts";
+import type { SeriesCell } from "../store-records.ts";
+import { BIN_COLUMNS, binUpperMs, MINUTE_MS } from "./rollup.ts";
 
 export const MAX_WINDOW_MS = 30 * 86_400_000;
 export const MAX_BUCKETS = 1_000;
@@ -58,13 +59,7 @@ export function planSeries(windowText: string | undefined, bucketText: string | 
   return { from, until: last + bucketMs, bucketMs, count };
 }
 
-/** What a store sums: the attempts of one bucket (its index from 0), per class and per duration bin. */
-// A type, not an interface: the PostgreSQL client types its rows as records.
-export type SeriesCell = { [C in AttemptClass]: number } & {
-  index: number;
-  /** DURATION_BINS counts, as the roll-up's b0 … b31. */
-  bins: number[];
-};
+export type { SeriesCell } from "../store-records.ts";
 
 /**
  * A cell from a row of the stores' series query, which names its sums as the roll-up's columns
