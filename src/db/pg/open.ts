@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import type { Config } from "../../config/types.ts";
 import { createSecretBox } from "../../domain/secret-box.ts";
 import { redactDatabaseUrl } from "../../lib/database-url.ts";
-import type { OpenedStore, OpenStoreOptions } from "../open-store.ts";
+import type { OpenedStore, OpenStoreOptions } from "../opened-store.ts";
 import { connectPostgresPatiently, migratePgSchema, reportRetries, TOOL_TRIES } from "./connect.ts";
 import { checkPgStoredSecrets } from "./secrets.ts";
 import { createPostgresStore } from "./store.ts";
