@@ -1,10 +1,10 @@
-// A client generated from the served document (openapi-typescript types, test/client/schema.d.ts,
-// kept current by openapi-contract.test.ts) drives the main flow with openapi-fetch, and every
+// A client generated from the served document (openapi-typescript types, console/src/api/schema.d.ts
+// — the console's own, so there is one generated file — kept current by openapi-contract.test.ts) drives the main flow with openapi-fetch, and every
 // answer is checked against the schema the document declares for it. That the request bodies
 // below typecheck at all is part of the proof: with `content: {}` they were typed `never`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import createClient from "openapi-fetch";
-import type { paths } from "../client/schema.d.ts";
+import type { paths } from "../../console/src/api/schema.d.ts";
 import { type Harness, harness, ROOT_KEY } from "../support/harness.ts";
 import { type ResponseChecker, responseChecker } from "../support/openapi-check.ts";
 import { type Receiver, receiver } from "../support/receiver.ts";
