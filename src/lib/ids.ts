@@ -1,4 +1,4 @@
-import { encodeTime, monotonicFactory } from "ulid";
+import { decodeTime, encodeTime, monotonicFactory } from "ulid";
 
 // ULIDs are time-sortable, and the monotonic factory keeps ids created in the same millisecond
 // in creation order. Lists page on the id ("newest first"), so this order is what makes cursor
@@ -24,4 +24,9 @@ export function isId(value: string, prefix: IdPrefix): boolean {
  */
 export function idBoundary(prefix: IdPrefix, ms: number): string {
   return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)), 10)}${"0".repeat(16)}`;
+}
+
+/** The creation time an id carries (its ULID's time part). */
+export function idTimeMs(id: string): number {
+  return decodeTime(id.slice(id.indexOf("_") + 1));
 }

@@ -1,7 +1,8 @@
 // The pure rules of replays (API.md §14): which window a request asks for, and which events of
 // a batch get a delivery. Table-tested.
 import { describe, expect, test } from "bun:test";
-import { planReplayBatch, replayMatches } from "../../src/domain/replay/batch.ts";
+import { encodeTime } from "ulid";
+import { planReplayBatch, replayIdUpperMs, replayMatches } from "../../src/domain/replay/batch.ts";
 import { checkReplayWindow } from "../../src/domain/replay/window.ts";
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
@@ -57,4 +58,15 @@ describe("planReplayBatch", () => {
     expect(replayMatches(["hookline.webhook.disabled"], null, "hookline.webhook.disabled")).toBe(true);
     expect(replayMatches(["*"], ["*"], "webhook.test")).toBe(false);
   });
+});
+
+describe("replayIdUpperMs: how far a replay reads the tenant's events by id", () => {
+  const T = Date.UTC(2026, 11, 2, 12, 0, 0);
+  const idAt = (ms: number) => `rpl_${encodeTime(ms, 10)}${"0".repeat(16)}`;
+  const cases: [string, { id: string; until: number; startedAt: number }, number][] = [
+    ["the job's id made at its start: until + a minute", { id: idAt(T + 5), until: T, startedAt: T + 5 }, T + 60_000],
+    ["the generator two hours ahead when the job was made: that much more", { id: idAt(T + 2 * 3_600_000 + 5), until: T, startedAt: T + 5 }, T + 60_000 + 2 * 3_600_000],
+    ["an id behind its start (cannot happen; never less than until + a minute)", { id: idAt(T - 10_000), until: T, startedAt: T + 5 }, T + 60_000],
+  ];
+  for (const [name, job, want] of cases) test(name, () => expect(replayIdUpperMs(job)).toBe(want));
 });

@@ -4,11 +4,12 @@
 // the webhook's due backlog; and a restart that goes on from the cursor.
 import { expect, test } from "bun:test";
 import type { ReplayBatchOptions, ReplayJobRecord, Store, WebhookRecord } from "../../src/domain/store.ts";
-import { newId } from "../../src/lib/ids.ts";
+import { idTimeMs, newId } from "../../src/lib/ids.ts";
 import { describeEveryStore } from "./describe-store.ts";
 import { timeAfterIssuedIds } from "./records.ts";
 import { publish, subscribe } from "./steps.ts";
 
+const MINUTE = 60_000;
 const OPTS: ReplayBatchOptions = { limit: 2, maxDue: 1_000, leaseMs: 30_000 };
 
 function replayJob(w: WebhookRecord, f: Partial<ReplayJobRecord> & { since: number; until: number }): ReplayJobRecord {
@@ -101,6 +102,23 @@ describeEveryStore("replay jobs", (getStore, restart) => {
     const expected = [...inWindow.map((p) => p.event.id), delivered.event.id, delivered.event.id, after.event.id];
     expect(claimed.map((c) => c.eventId).sort()).toEqual(expected.sort());
     expect(claimed.find((c) => c.eventId === inWindow[0]?.event.id)?.payload).toBe(inWindow[0]?.event.payload);
+  });
+
+  test("events whose ids ran ahead of their created_at (the clock stepped back) are still in the window", async () => {
+    const store = getStore();
+    const t = timeAfterIssuedIds();
+    // The id generator now runs two minutes ahead of the clock (more than the minute of slack).
+    newId("evt", t + 2 * MINUTE);
+    const w = await subscribe(store, { createdAt: t });
+    const events = [await publish(store, { createdAt: t + 1 }), await publish(store, { createdAt: t + 2 })];
+    expect(idTimeMs(events[0]?.event.id ?? "")).toBeGreaterThanOrEqual(t + 2 * MINUTE);
+    // Made at t + 3 with the same generator: its id records how far ahead it runs.
+    const job = replayJob(w, { since: t, until: t + 3, id: newId("rpl", t + 3), startedAt: t + 3 });
+    await store.insertReplay(job);
+    await runToEnd(store, job.id, t + 10, { ...OPTS, limit: 10 });
+    expect(await store.getReplay(job.id)).toMatchObject({ status: "done", matched: 2, created: 2 });
+    // Each: the fan-out's delivery (the webhook was there) and the replay's.
+    expect(await deliveriesTo(store, w, events.map((e) => e.event.id))).toEqual([2, 2]);
   });
 
   test("event_types narrows the subscription; matched events whose payload retention dropped are skipped", async () => {

@@ -5,16 +5,10 @@
 // One process per SQLite file (the instance lock), so no lease: a running job is this process's.
 import type { Database } from "bun:sqlite";
 import { newId, idBoundary } from "../../lib/ids.ts";
-import { planReplayBatch } from "../../domain/replay/batch.ts";
+import { planReplayBatch, replayIdUpperMs } from "../../domain/replay/batch.ts";
 import type { ReplayBatchOptions, ReplayBatchResult, ReplayInsertResult, ReplayJobRecord } from "../../domain/store.ts";
 import { isUniqueViolation } from "./sqlite-errors.ts";
 
-/**
- * An id carries its creation time, except that ids made in the same millisecond (or after the
- * clock stepped back) continue from the last one (lib/ids.ts), so an event's id may sort a little
- * after its created_at: the upper id bound reaches this much past `until`, created_at decides.
- */
-const ID_SLACK_MS = 60_000;
 
 export type ReplayRow = {
   id: string;
@@ -137,7 +131,7 @@ export function replayBatchWriter(sqlite: Database) {
         if ((due.get(j.webhookId, now, opts.maxDue)?.n ?? 0) >= opts.maxDue) return { kind: "paced" };
         // Without a cursor, from just below the first id of `since`: the time part alone sorts first.
         const after = j.cursorId ?? idBoundary("evt", j.since).slice(0, -16);
-        const read = events.all(j.tenantId, after, idBoundary("evt", j.until + ID_SLACK_MS), j.since, j.until, opts.limit);
+        const read = events.all(j.tenantId, after, idBoundary("evt", replayIdUpperMs(j)), j.since, j.until, opts.limit);
         const candidates = read.map((e) => ({ id: e.id, type: e.type, dropped: e.dropped === 1 }));
         const plan = planReplayBatch(candidates, JSON.parse(w.events) as string[], j.eventTypes);
         for (const e of plan.deliver) insertDelivery.run(newId("dlv", now), e.id, j.webhookId, j.tenantId, e.type, now);

@@ -6,15 +6,12 @@
 // unnest and advances the cursor. A replica killed mid-batch rolls all of it back, its last
 // committed lease runs out, and another replica goes on from the cursor.
 import { idBoundary, newId } from "../../../lib/ids.ts";
-import { planReplayBatch } from "../../../domain/replay/batch.ts";
+import { planReplayBatch, replayIdUpperMs } from "../../../domain/replay/batch.ts";
 import type { ReplayBatchOptions, ReplayBatchResult, ReplayInsertResult, ReplayJobRecord } from "../../../domain/store.ts";
 import { type ReplayRow, toReplay } from "../../store/replays.ts";
 import { sqlState } from "../client.ts";
 import type { PgContext } from "../context.ts";
 import { type HotPathOptions, leaseNow, transaction } from "./hot-path.ts";
-
-/** See db/store/replays.ts. */
-const ID_SLACK_MS = 60_000;
 
 const INSERT = `INSERT INTO replay_jobs (id, webhook_id, tenant_id, since, until, event_types, status, started_at)
   VALUES ($1, $2, $3, $4, $5, $6, 'running', $7)
@@ -84,7 +81,7 @@ export function pgReplayQueries(ctx: PgContext, opts: HotPathOptions = {}) {
           `SELECT id, type, created_at, payload = '' AS dropped FROM events
            WHERE tenant_id = $1 AND id > $2 AND id < $3 AND created_at >= $4 AND created_at <= $5
            ORDER BY id LIMIT $6`,
-          [j.tenantId, after, idBoundary("evt", j.until + ID_SLACK_MS), j.since, j.until, o.limit],
+          [j.tenantId, after, idBoundary("evt", replayIdUpperMs(j)), j.since, j.until, o.limit],
         );
         const plan = planReplayBatch(read, JSON.parse(w.events) as string[], j.eventTypes);
         if (plan.deliver.length > 0) {
