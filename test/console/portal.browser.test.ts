@@ -292,6 +292,8 @@ describe("the tenant portal in Chromium", () => {
       r.refusals = true;
       await r.page.goto(revoked.url);
       await r.page.getByRole("heading", { name: "Endpoints" }).waitFor();
+      // As below: the list's GET done first, or its 401 forgets the token before the reload.
+      await r.page.getByText("Loading your endpoints…").waitFor({ state: "hidden" });
       expect((await timed.call("DELETE", `/v1/keys/${revoked.id}`, { key: admin })).status).toBe(204);
       await r.page.reload();
       await r.page.getByRole("heading", { name: "This link has expired or was revoked" }).waitFor();
@@ -303,6 +305,9 @@ describe("the tenant portal in Chromium", () => {
       o.refusals = true;
       await o.page.goto(open2.url);
       await o.page.getByRole("button", { name: "Add an endpoint" }).waitFor();
+      // The button shows before the list has loaded; revoking while that GET is in flight would
+      // have it, not the click below, meet the 401 (and the button gone before it is pressed).
+      await o.page.getByText("Loading your endpoints…").waitFor({ state: "hidden" });
       expect((await timed.call("DELETE", `/v1/keys/${open2.id}`, { key: admin })).status).toBe(204);
       await o.page.getByRole("button", { name: "Add an endpoint" }).click();
       await o.page.getByRole("heading", { name: "This link has expired or was revoked" }).waitFor();
