@@ -1,5 +1,7 @@
+import type { ComponentChildren, VNode } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { type Load, useLoad } from "../lib/use-load.ts";
+import { Empty, Loaded } from "./states.tsx";
 
 export interface PageOf<T> {
   data: T[];
@@ -10,7 +12,15 @@ export interface PageOf<T> {
  * A list paged by the API's cursors (API.md §8): the cursors seen so far are kept so "Previous"
  * goes back without offsets, which stay fast on millions of rows. `deps` (filters) restart it.
  */
-export function useCursorPages<T>(fetchPage: (cursor: string | undefined) => Promise<PageOf<T>>, deps: unknown[]) {
+export interface CursorPages<T> {
+  load: Load<PageOf<T>>;
+  reload: () => void;
+  page: number;
+  next: (c: string) => void;
+  previous: () => void;
+}
+
+export function useCursorPages<T>(fetchPage: (cursor: string | undefined) => Promise<PageOf<T>>, deps: unknown[]): CursorPages<T> {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const key = JSON.stringify(deps);
   useEffect(() => setCursors([undefined]), [key]);
@@ -38,5 +48,31 @@ export function Pager<T>({ load, page, next, previous }: { load: Load<PageOf<T>>
         Next page
       </button>
     </nav>
+  );
+}
+
+/**
+ * A cursor-paged list as a table: loading and error (with a retry), `empty` when a page has no
+ * rows, else the `head` cells and a `row` each; then the pager. The columns are the page's own.
+ */
+export function PagedTable<T>({ pages, what, empty, head, row }: { pages: CursorPages<T>; what: string; empty: ComponentChildren; head: ComponentChildren; row: (item: T) => VNode }) {
+  return (
+    <>
+      <Loaded load={pages.load} what={what} retry={pages.reload}>
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty>{empty}</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>{head}</tr>
+              </thead>
+              <tbody>{page.data.map(row)}</tbody>
+            </table>
+          )
+        }
+      </Loaded>
+      <Pager {...pages} />
+    </>
   );
 }

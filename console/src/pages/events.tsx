@@ -2,8 +2,7 @@ import { useLocation } from "preact-iso";
 import { useState } from "preact/hooks";
 import { must } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
-import { Pager, useCursorPages } from "../components/pager.tsx";
-import { Empty, Loaded } from "../components/states.tsx";
+import { PagedTable, useCursorPages } from "../components/pager.tsx";
 import { Time } from "../components/time.tsx";
 import { inRange, localInputToIso } from "../lib/time.ts";
 import { useSession } from "../lib/session.tsx";
@@ -53,39 +52,31 @@ export function EventsPage() {
         <input id="event-to" type="datetime-local" {...field("to")} />
         <button type="submit">Search</button>
       </form>
-      <Loaded load={pages.load} what="events" retry={pages.reload}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No events on this page match.</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((e) => (
-                  <tr key={e.id}>
-                    <td>
-                      <Id id={e.id} href={href(`/console/events/${e.id}`)} />
-                    </td>
-                    <td>{e.type}</td>
-                    <td>{e.tenant_id}</td>
-                    <td>
-                      <Time iso={e.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <PagedTable
+        pages={pages}
+        what="events"
+        empty="No events on this page match."
+        head={
+          <>
+            <th scope="col">Event</th>
+            <th scope="col">Type</th>
+            <th scope="col">Tenant</th>
+            <th scope="col">Created</th>
+          </>
         }
-      </Loaded>
-      <Pager {...pages} />
+        row={(e) => (
+          <tr key={e.id}>
+            <td>
+              <Id id={e.id} href={href(`/console/events/${e.id}`)} />
+            </td>
+            <td>{e.type}</td>
+            <td>{e.tenant_id}</td>
+            <td>
+              <Time iso={e.created_at} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

@@ -2,9 +2,9 @@ import { useState } from "preact/hooks";
 import { must } from "../api/client.ts";
 import { ConfirmButton } from "../components/confirm.tsx";
 import { Id } from "../components/copy.tsx";
-import { Pager, useCursorPages } from "../components/pager.tsx";
+import { PagedTable, useCursorPages } from "../components/pager.tsx";
 import { SecretOnce } from "../components/secret-once.tsx";
-import { Empty, ErrorNote, Loaded } from "../components/states.tsx";
+import { Empty, ErrorNote } from "../components/states.tsx";
 import { Time } from "../components/time.tsx";
 import { useSession } from "../lib/session.tsx";
 
@@ -70,52 +70,44 @@ export function KeysPage() {
       <h1>API keys</h1>
       <CreateKey onCreated={pages.reload} />
       {revokeError ? <ErrorNote error={revokeError} /> : null}
-      <Loaded load={pages.load} what="keys" retry={pages.reload}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No keys.</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Id</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((k) => (
-                  <tr key={k.id}>
-                    <td>
-                      {k.name || <span class="muted">unnamed</span>}
-                      {principal.id === k.id ? <span class="badge"> this key</span> : null}
-                    </td>
-                    <td>{k.tenant_id}</td>
-                    <td>{k.role}</td>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td><Time iso={k.created_at} /></td>
-                    <td>{k.expires_at ? <Time iso={k.expires_at} /> : "never"}</td>
-                    <td><Id id={k.id} /></td>
-                    <td>
-                      <ConfirmButton label="Revoke" danger confirm={`Revoke ${k.name || k.id}?`} onConfirm={() => revoke(k.id)} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <PagedTable
+        pages={pages}
+        what="keys"
+        empty="No keys."
+        head={
+          <>
+            <th scope="col">Name</th>
+            <th scope="col">Tenant</th>
+            <th scope="col">Role</th>
+            <th scope="col">Prefix</th>
+            <th scope="col">Created</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Id</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </>
         }
-      </Loaded>
-      <Pager {...pages} />
+        row={(k) => (
+          <tr key={k.id}>
+            <td>
+              {k.name || <span class="muted">unnamed</span>}
+              {principal.id === k.id ? <span class="badge"> this key</span> : null}
+            </td>
+            <td>{k.tenant_id}</td>
+            <td>{k.role}</td>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td><Time iso={k.created_at} /></td>
+            <td>{k.expires_at ? <Time iso={k.expires_at} /> : "never"}</td>
+            <td><Id id={k.id} /></td>
+            <td>
+              <ConfirmButton label="Revoke" danger confirm={`Revoke ${k.name || k.id}?`} onConfirm={() => revoke(k.id)} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

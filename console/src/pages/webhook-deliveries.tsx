@@ -1,8 +1,7 @@
 import { useState } from "preact/hooks";
 import { type Api, must } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
-import { Pager, useCursorPages } from "../components/pager.tsx";
-import { Empty, Loaded } from "../components/states.tsx";
+import { PagedTable, useCursorPages } from "../components/pager.tsx";
 import { DeliveryStatus } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
 
@@ -39,49 +38,41 @@ export function WebhookDeliveries({ api, webhookId, round, deliveryHref }: { api
           Refresh
         </button>
       </p>
-      <Loaded load={pages.load} what="deliveries" retry={pages.reload}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No deliveries{status ? ` with status ${status}` : ""}.</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Delivery</th>
-                  <th scope="col">Event type</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Last answer</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Next attempt</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((d) => (
-                  <tr key={d.id}>
-                    <td>
-                      <Id id={d.id} href={deliveryHref(d.id)} />
-                    </td>
-                    <td>{d.event_type}</td>
-                    <td>
-                      <DeliveryStatus status={d.status} />
-                    </td>
-                    <td>{d.attempts_count}</td>
-                    <td>{d.last_status_code ? `HTTP ${d.last_status_code}` : (d.last_error ?? "–")}</td>
-                    <td>
-                      <Time iso={d.created_at} />
-                    </td>
-                    <td>
-                      <Time iso={d.next_attempt_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <PagedTable
+        pages={pages}
+        what="deliveries"
+        empty={`No deliveries${status ? ` with status ${status}` : ""}.`}
+        head={
+          <>
+            <th scope="col">Delivery</th>
+            <th scope="col">Event type</th>
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">Last answer</th>
+            <th scope="col">Created</th>
+            <th scope="col">Next attempt</th>
+          </>
         }
-      </Loaded>
-      <Pager {...pages} />
+        row={(d) => (
+          <tr key={d.id}>
+            <td>
+              <Id id={d.id} href={deliveryHref(d.id)} />
+            </td>
+            <td>{d.event_type}</td>
+            <td>
+              <DeliveryStatus status={d.status} />
+            </td>
+            <td>{d.attempts_count}</td>
+            <td>{d.last_status_code ? `HTTP ${d.last_status_code}` : (d.last_error ?? "–")}</td>
+            <td>
+              <Time iso={d.created_at} />
+            </td>
+            <td>
+              <Time iso={d.next_attempt_at} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

@@ -1,12 +1,11 @@
 import { useState } from "preact/hooks";
 import { must, type Webhook } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
-import { Pager, useCursorPages } from "../components/pager.tsx";
+import { PagedTable, useCursorPages } from "../components/pager.tsx";
 import { SecretOnce } from "../components/secret-once.tsx";
-import { Empty, Loaded } from "../components/states.tsx";
-import { WebhookHealth } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
 import { WebhookForm } from "../components/webhook-form.tsx";
+import { WebhookCells } from "../components/webhook-row.tsx";
 import { millis, percent } from "../lib/format.ts";
 import { useSession } from "../lib/session.tsx";
 import { useLoad } from "../lib/use-load.ts";
@@ -80,48 +79,32 @@ export function WebhooksPage() {
     <section>
       <h1>Webhooks</h1>
       {principal.admin ? <CreateWebhook onCreated={pages.reload} /> : null}
-      <Loaded load={pages.load} what="webhooks" retry={pages.reload}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No webhooks yet.</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Endpoint</th>
-                  {principal.global ? <th scope="col">Tenant</th> : null}
-                  <th scope="col">Events</th>
-                  <th scope="col">Health</th>
-                  <th scope="col">Success (24 h)</th>
-                  <th scope="col">p95</th>
-                  <th scope="col">Failing since</th>
-                  <th scope="col">Id</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((w) => (
-                  <tr key={w.id}>
-                    <td>
-                      <a href={href(`/console/webhooks/${w.id}`)}>{w.url}</a>
-                      {w.description ? <div class="muted">{w.description}</div> : null}
-                    </td>
-                    {principal.global ? <td>{w.tenant_id}</td> : null}
-                    <td>{w.events.join(", ")}</td>
-                    <td>
-                      <WebhookHealth webhook={w} />
-                    </td>
-                    <HealthCells webhook={w} />
-                    <td>
-                      <Id id={w.id} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <PagedTable
+        pages={pages}
+        what="webhooks"
+        empty="No webhooks yet."
+        head={
+          <>
+            <th scope="col">Endpoint</th>
+            {principal.global ? <th scope="col">Tenant</th> : null}
+            <th scope="col">Events</th>
+            <th scope="col">Health</th>
+            <th scope="col">Success (24 h)</th>
+            <th scope="col">p95</th>
+            <th scope="col">Failing since</th>
+            <th scope="col">Id</th>
+          </>
         }
-      </Loaded>
-      <Pager {...pages} />
+        row={(w) => (
+          <tr key={w.id}>
+            <WebhookCells webhook={w} href={href(`/console/webhooks/${w.id}`)} tenant={principal.global} />
+            <HealthCells webhook={w} />
+            <td>
+              <Id id={w.id} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

@@ -1,40 +1,31 @@
 import { useLocation } from "preact-iso";
 import { useState } from "preact/hooks";
 import { must, type Webhook } from "../api/client.ts";
-import { ConfirmButton } from "../components/confirm.tsx";
 import { Id } from "../components/copy.tsx";
 import { ReplayCard } from "../components/replay.tsx";
-import { SecretOnce } from "../components/secret-once.tsx";
-import { ErrorNote, Loaded } from "../components/states.tsx";
+import { Loaded } from "../components/states.tsx";
 import { WebhookHealth } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
+import { type ActionWords, WebhookActionsCard } from "../components/webhook-actions.tsx";
 import { useLoad } from "../lib/use-load.ts";
 import { WebhookDeliveries } from "../pages/webhook-deliveries.tsx";
 import { usePortal } from "./session.ts";
 import { PortalWebhookForm } from "./webhook-form.tsx";
 
-type Outcome = { kind: "done"; text: string; link?: string } | { kind: "error"; error: Error } | null;
+const WORDS: ActionWords = {
+  disabled: "Disabled: nothing is sent to it until you enable it.",
+  enabled: "Enabled.",
+  tested: () => "A test event is on its way.",
+  openDelivery: "See the delivery",
+  rotateConfirm: "Make a new signing secret? The old one keeps signing for a while, so you can switch.",
+  deleteConfirm: "Delete this endpoint and its delivery history?",
+};
 
 /** Edit, enable/disable, send a test, rotate the secret (shown once), delete — for admin links. */
 function Actions({ webhook, onChanged }: { webhook: Webhook; onChanged: () => void }) {
   const { api } = usePortal();
   const location = useLocation();
-  const [busy, setBusy] = useState(false);
   const [editing, setEditing] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome>(null);
-  const [secret, setSecret] = useState<string | null>(null);
-  const path = { id: webhook.id };
-  const run = async (what: () => Promise<Outcome>) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      setOutcome(await what());
-    } catch (err) {
-      setOutcome({ kind: "error", error: err instanceof Error ? err : new Error(String(err)) });
-    } finally {
-      setBusy(false);
-    }
-  };
   if (editing) {
     return (
       <section class="card" aria-labelledby="edit-title">
@@ -45,7 +36,7 @@ function Actions({ webhook, onChanged }: { webhook: Webhook; onChanged: () => vo
           initial={{ url: webhook.url, events: webhook.events, description: webhook.description }}
           onCancel={() => setEditing(false)}
           onSubmit={async (f) => {
-            await must(api.PATCH("/v1/webhooks/{id}", { params: { path }, body: f }));
+            await must(api.PATCH("/v1/webhooks/{id}", { params: { path: { id: webhook.id } }, body: f }));
             setEditing(false);
             onChanged();
           }}
@@ -54,71 +45,19 @@ function Actions({ webhook, onChanged }: { webhook: Webhook; onChanged: () => vo
     );
   }
   return (
-    <section class="card" aria-labelledby="actions-title">
-      <h2 id="actions-title">Actions</h2>
-      <div class="actions">
+    <WebhookActionsCard
+      api={api}
+      webhook={webhook}
+      onChanged={onChanged}
+      onDeleted={() => location.route("/portal")}
+      deliveryHref={(id) => `/portal/deliveries/${id}`}
+      words={WORDS}
+      first={({ busy }) => (
         <button type="button" disabled={busy} onClick={() => setEditing(true)}>
           Edit
         </button>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() =>
-            run(async () => {
-              await must(api.PATCH("/v1/webhooks/{id}", { params: { path }, body: { enabled: !webhook.enabled } }));
-              onChanged();
-              return { kind: "done", text: webhook.enabled ? "Disabled: nothing is sent to it until you enable it." : "Enabled." };
-            })
-          }
-        >
-          {webhook.enabled ? "Disable" : "Enable"}
-        </button>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() =>
-            run(async () => {
-              const sent = await must(api.POST("/v1/webhooks/{id}/test", { params: { path } }));
-              onChanged();
-              return { kind: "done", text: "A test event is on its way.", link: `/portal/deliveries/${sent.delivery_id}` };
-            })
-          }
-        >
-          Send test event
-        </button>
-        <ConfirmButton
-          label="Rotate secret"
-          confirm="Make a new signing secret? The old one keeps signing for a while, so you can switch."
-          busy={busy}
-          onConfirm={() =>
-            run(async () => {
-              setSecret((await must(api.POST("/v1/webhooks/{id}/rotate-secret", { params: { path }, body: {} }))).secret);
-              return null;
-            })
-          }
-        />
-        <ConfirmButton
-          label="Delete"
-          danger
-          confirm="Delete this endpoint and its delivery history?"
-          busy={busy}
-          onConfirm={() =>
-            run(async () => {
-              await must(api.DELETE("/v1/webhooks/{id}", { params: { path } }));
-              location.route("/portal");
-              return null;
-            })
-          }
-        />
-      </div>
-      {secret ? <SecretOnce label="New signing secret" value={secret} onDone={() => setSecret(null)} /> : null}
-      {outcome?.kind === "done" ? (
-        <p class="state ok" role="status">
-          {outcome.text} {outcome.link ? <a href={outcome.link}>See the delivery</a> : null}
-        </p>
-      ) : null}
-      {outcome?.kind === "error" ? <ErrorNote error={outcome.error} /> : null}
-    </section>
+      )}
+    />
   );
 }
 

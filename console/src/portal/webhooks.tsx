@@ -1,11 +1,10 @@
 import { useState } from "preact/hooks";
 import { must } from "../api/client.ts";
 import { Id } from "../components/copy.tsx";
-import { Pager, useCursorPages } from "../components/pager.tsx";
+import { PagedTable, useCursorPages } from "../components/pager.tsx";
 import { SecretOnce } from "../components/secret-once.tsx";
-import { Empty, Loaded } from "../components/states.tsx";
-import { WebhookHealth } from "../components/status.tsx";
 import { Time } from "../components/time.tsx";
+import { WebhookCells } from "../components/webhook-row.tsx";
 import { usePortal } from "./session.ts";
 import { PortalWebhookForm } from "./webhook-form.tsx";
 
@@ -59,42 +58,27 @@ export function PortalWebhooks() {
       <h1>Endpoints</h1>
       <p class="muted">Where we send your webhooks: each endpoint receives the event types it subscribes to, signed with its own secret.</p>
       {principal.admin ? <AddWebhook onCreated={pages.reload} /> : null}
-      <Loaded load={pages.load} what="your endpoints" retry={pages.reload}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No endpoints yet.{principal.admin ? " Add one to start receiving webhooks." : ""}</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Endpoint</th>
-                  <th scope="col">Event types</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Added</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((w) => (
-                  <tr key={w.id}>
-                    <td>
-                      <a href={`/portal/webhooks/${w.id}`}>{w.url}</a>
-                      {w.description ? <div class="muted">{w.description}</div> : null}
-                    </td>
-                    <td>{w.events.join(", ")}</td>
-                    <td>
-                      <WebhookHealth webhook={w} />
-                    </td>
-                    <td>
-                      <Time iso={w.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <PagedTable
+        pages={pages}
+        what="your endpoints"
+        empty={`No endpoints yet.${principal.admin ? " Add one to start receiving webhooks." : ""}`}
+        head={
+          <>
+            <th scope="col">Endpoint</th>
+            <th scope="col">Event types</th>
+            <th scope="col">Status</th>
+            <th scope="col">Added</th>
+          </>
         }
-      </Loaded>
-      <Pager {...pages} />
+        row={(w) => (
+          <tr key={w.id}>
+            <WebhookCells webhook={w} href={`/portal/webhooks/${w.id}`} />
+            <td>
+              <Time iso={w.created_at} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
