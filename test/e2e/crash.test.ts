@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { startServe } from "../support/process.ts";
+import { realServerToml, startServe } from "../support/process.ts";
 
 const ROOT = "crash-test-root-key-0123456789";
 const main = join(import.meta.dir, "..", "..", "src", "main.ts");
@@ -37,27 +37,7 @@ beforeAll(async () => {
   });
   await Bun.write(
     join(dir, "hookline.toml"),
-    `[server]
-port = 0
-[database]
-path = "${join(dir, "data", "hookline.db")}"
-[rate_limit]
-per_minute = 0
-[delivery]
-timeout = "1s"
-concurrency = 64
-per_webhook_concurrency = 16
-retry_schedule = ["1s", "1s", "1s", "1s", "1s"]
-jitter = 0
-sweep = "* * * * * *"
-[security]
-allow_http = true
-allow_private_networks = true
-[log]
-level = "info"
-[[event_types]]
-name = "order.created"
-`,
+    realServerToml({ databasePath: join(dir, "data", "hookline.db"), timeout: "1s", concurrency: 64, perWebhookConcurrency: 16, retrySchedule: ["1s", "1s", "1s", "1s", "1s"] }),
   );
 });
 

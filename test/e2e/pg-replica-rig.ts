@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { startServe } from "../support/process.ts";
+import { realServerToml, startServe } from "../support/process.ts";
 
 export const ROOT = "replica-test-root-key-0123456789";
 const main = join(import.meta.dir, "..", "..", "src", "main.ts");
@@ -20,23 +20,7 @@ export interface Replica {
 
 /** The config every replica of a test runs with; `extra` is appended (more TOML sections). */
 export function replicaConfig(extra = ""): string {
-  return `[rate_limit]
-per_minute = 0
-[delivery]
-timeout = "2s"
-concurrency = 64
-per_webhook_concurrency = 8
-retry_schedule = ["1s", "1s"]
-jitter = 0
-sweep = "* * * * * *"
-[security]
-allow_http = true
-allow_private_networks = true
-[log]
-level = "info"
-[[event_types]]
-name = "order.created"
-${extra}`;
+  return `${realServerToml({ timeout: "2s", concurrency: 64, perWebhookConcurrency: 8, retrySchedule: ["1s", "1s"] })}${extra}`;
 }
 
 export class ReplicaSet {

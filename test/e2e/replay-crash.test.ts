@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPLAY_DEFAULTS } from "../../src/delivery/replay-runner.ts";
-import { startServe } from "../support/process.ts";
+import { realServerToml, startServe } from "../support/process.ts";
 
 const ROOT = "replay-crash-root-key-0123456789";
 const main = join(import.meta.dir, "..", "..", "src", "main.ts");
@@ -42,27 +42,7 @@ beforeAll(async () => {
   });
   await Bun.write(
     join(dir, "hookline.toml"),
-    `[server]
-port = 0
-[database]
-path = "${dbPath}"
-[rate_limit]
-per_minute = 0
-[delivery]
-timeout = "1s"
-concurrency = 64
-per_webhook_concurrency = 16
-retry_schedule = ["1s", "1s", "1s"]
-jitter = 0
-sweep = "* * * * * *"
-[security]
-allow_http = true
-allow_private_networks = true
-[log]
-level = "info"
-[[event_types]]
-name = "order.created"
-`,
+    realServerToml({ databasePath: dbPath, timeout: "1s", concurrency: 64, perWebhookConcurrency: 16, retrySchedule: ["1s", "1s", "1s"] }),
   );
 });
 

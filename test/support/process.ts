@@ -61,3 +61,37 @@ export async function startServe(
   proc.kill("SIGKILL");
   throw new Error(`hookline did not start:\n${out}\n${await new Response(proc.stderr).text()}`);
 }
+
+/**
+ * The config of a test's real `hookline serve`: port 0, no rate limit, loopback receivers allowed
+ * over http, a sweep every second, no jitter, info logs and one event type (order.created).
+ * `databasePath` adds a [database] section (PostgreSQL tests pass the URL in the environment).
+ */
+export function realServerToml(o: {
+  databasePath?: string;
+  timeout: string;
+  concurrency: number;
+  perWebhookConcurrency: number;
+  retrySchedule: string[];
+}): string {
+  const database = o.databasePath === undefined ? "" : `[database]\npath = "${o.databasePath}"\n`;
+  return `[server]
+port = 0
+${database}[rate_limit]
+per_minute = 0
+[delivery]
+timeout = "${o.timeout}"
+concurrency = ${o.concurrency}
+per_webhook_concurrency = ${o.perWebhookConcurrency}
+retry_schedule = [${o.retrySchedule.map((d) => `"${d}"`).join(", ")}]
+jitter = 0
+sweep = "* * * * * *"
+[security]
+allow_http = true
+allow_private_networks = true
+[log]
+level = "info"
+[[event_types]]
+name = "order.created"
+`;
+}
