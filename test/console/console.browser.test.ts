@@ -5,15 +5,13 @@
 // origin; no page error, no CSP violation; axe-core finds nothing serious on any page. A replay
 // backfills events published before their webhook, its progress read until done.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ReplayRunner } from "../../src/delivery/replay-runner.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { artefactPath, browserTest, launchBrowser } from "../support/browser.ts";
 import { type Harness, harness, ROOT_KEY } from "../support/harness.ts";
 import { type Receiver, receiver } from "../support/receiver.ts";
-
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+import { axe, sameOriginOnly, until, watchCsp } from "./page-checks.ts";
 
 let h: Harness;
 let browser: Browser | undefined;
@@ -46,10 +44,7 @@ async function open(): Promise<Watch> {
   const problems: string[] = [];
   const urls: string[] = [];
   const provoked: RegExp[] = [];
-  // In the page (a string: this file is type-checked without the DOM's types).
-  await page.addInitScript({
-    content: `window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));`,
-  });
+  await watchCsp(page);
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() !== "error") return;
@@ -70,16 +65,6 @@ async function signIn(w: Watch, key: string, path = "/console"): Promise<void> {
   await w.page.getByRole("button", { name: "Sign out" }).waitFor();
 }
 
-/** No serious or critical axe-core violation on the page as it stands. */
-async function axe(page: Page, name: string): Promise<void> {
-  // Evaluated over the DevTools protocol: the page's CSP (no inline script) stays as served.
-  await page.evaluate(AXE);
-  const violations = (await page.evaluate(
-    `axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) })))`,
-  )) as { id: string; impact: string; targets: string[] }[];
-  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect({ page: name, bad }).toEqual({ page: name, bad: [] });
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: artefactPath(`console-${name}.png`), fullPage: true });
@@ -90,26 +75,10 @@ async function clean(w: Watch, key: string): Promise<void> {
   for (const url of [...w.urls, w.page.url()]) expect(url).not.toContain(key);
   expect(JSON.stringify(await w.context.cookies())).not.toContain(key);
   expect(await w.page.evaluate("JSON.stringify({ ...localStorage })")).toBe("{}");
-  expect(await w.page.evaluate("window.__csp")).toEqual([]);
-  // Every resource the page loaded (documents, scripts, styles, fetches) came from this origin;
-  // one refused by the CSP would be in __csp above. Read from the page's own timeline rather
-  // than page.on("request"), with which playwright-core failed now and then here ("Object with
-  // guid response@… was not bound in the connection").
-  const loaded = (await w.page.evaluate(`performance.getEntries().map((e) => e.name).filter((n) => /^https?:/.test(n))`)) as string[];
-  expect(loaded.length).toBeGreaterThan(0);
-  expect(loaded.filter((u) => new URL(u).origin !== h.url)).toEqual([]);
+  await sameOriginOnly(w.page, h.url);
   expect(w.problems).toEqual([]);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 beforeAll(async () => {
   // No retries: a failed first attempt is final, so the failing webhook has a failed delivery.

@@ -6,14 +6,13 @@
 // axe-core finds nothing serious; another origin may frame the portal only when
 // [console] frame_ancestors names it.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { fakeClockAfterIssuedIds, json } from "../support/fixtures.ts";
 import { artefactPath, browserTest, launchBrowser } from "../support/browser.ts";
 import { type Harness, harness } from "../support/harness.ts";
 import { type Receiver, receiver } from "../support/receiver.ts";
+import { axe, sameOriginOnly, until, watchCsp } from "./page-checks.ts";
 
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const ACCENT = "#0f766e";
 const TITLE = "Acme Webhooks";
 
@@ -61,9 +60,7 @@ async function open(): Promise<Watch> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const w: Watch = { page, context, problems: [], urls: [], lines: [], refusals: false };
-  await page.addInitScript({
-    content: `window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));`,
-  });
+  await watchCsp(page);
   page.on("pageerror", (e) => w.problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     w.lines.push(m.text());
@@ -76,13 +73,6 @@ async function open(): Promise<Watch> {
   return w;
 }
 
-async function axe(page: Page, name: string): Promise<void> {
-  await page.evaluate(AXE);
-  const violations = (await page.evaluate(
-    `axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) })))`,
-  )) as { id: string; impact: string; targets: string[] }[];
-  expect({ page: name, bad: violations.filter((v) => v.impact === "serious" || v.impact === "critical") }).toEqual({ page: name, bad: [] });
-}
 
 const shot = (page: Page, name: string) => page.screenshot({ path: artefactPath(`portal-${name}.png`), fullPage: true });
 
@@ -95,22 +85,10 @@ async function clean(w: Watch, token: string, origin = h.url): Promise<void> {
   for (const url of w.urls.slice(1)) expect(url).not.toContain(token);
   expect(JSON.stringify(await w.context.cookies())).not.toContain(token);
   expect(await w.page.evaluate("JSON.stringify({ ...localStorage })")).toBe("{}");
-  expect(await w.page.evaluate("window.__csp")).toEqual([]);
-  const loaded = (await w.page.evaluate(`performance.getEntries().map((e) => e.name).filter((n) => /^https?:/.test(n))`)) as string[];
-  expect(loaded.length).toBeGreaterThan(0);
-  expect(loaded.filter((u) => new URL(u).origin !== origin)).toEqual([]);
+  await sameOriginOnly(w.page, origin);
   expect(w.problems).toEqual([]);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 beforeAll(async () => {
   h = await harness(
